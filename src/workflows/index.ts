@@ -1,0 +1,2 @@
+/** The worker's `workflowsPath`: every workflow the worker registers. */
+export { handoffConversation } from './handoff-conversation';
