@@ -94,12 +94,12 @@ export class ConversationClient {
     return this.client.workflow.getHandle(conversationId, runId);
   }
 
-  /** Resolves a team by name (default team when omitted); TEAM_NOT_FOUND names the known ones. */
+  /** Resolves a team by name (default team when omitted); INVALID_BODY names the known ones. */
   team(name?: string): ResolvedTeam {
     const wanted = name ?? this.options.defaultTeam;
     const team = this.options.teams.get(wanted);
     if (!team) {
-      throw new ConversationError(ErrorCode.TEAM_NOT_FOUND, `team: unknown team "${wanted}"; known teams: ${[...this.options.teams.keys()].join(', ')}`);
+      throw new ConversationError(ErrorCode.INVALID_BODY, `team: unknown team "${wanted}"; known teams: ${[...this.options.teams.keys()].join(', ')}`);
     }
     return team;
   }
@@ -166,7 +166,7 @@ export class ConversationClient {
   }
 
   /** Events with seq > afterSeq, across continue-as-new runs. */
-  async readEvents(conversationId: string, afterSeq: number, runId?: string): Promise<{ events: ConversationEvent[]; status: RunState; lastSeq: number }> {
+  async readEvents(conversationId: string, afterSeq: number, runId?: string): Promise<{ events: ConversationEvent[]; status: RunState; lastSeq: number; ended: boolean }> {
     const page = await this.call(conversationId, () => this.handle(conversationId, runId).query(getEvents, { afterSeq }));
     let events = page.events;
     if (page.firstSeq > afterSeq + 1 && page.previousRunId) {
@@ -174,7 +174,7 @@ export class ConversationClient {
       const older = await this.readEvents(conversationId, afterSeq, page.previousRunId);
       events = [...older.events.filter((e) => e.seq < page.firstSeq), ...events];
     }
-    return { events, status: page.status, lastSeq: page.lastSeq };
+    return { events, status: page.status, lastSeq: page.lastSeq, ended: page.ended };
   }
 
   /**

@@ -201,6 +201,8 @@ export interface GetEventsResult {
   firstSeq: number;
   lastSeq: number;
   status: RunState;
+  /** The conversation has ended: no more events will come. */
+  ended: boolean;
   previousRunId: string | null;
 }
 

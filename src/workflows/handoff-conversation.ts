@@ -99,7 +99,7 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
   setHandler(getEvents, ({ afterSeq, limit }) => {
     const max = Math.min(limit ?? MAX_EVENTS_PAGE, MAX_EVENTS_PAGE);
     const events = s.events.filter((e) => e.seq > afterSeq).slice(0, max);
-    return { events, firstSeq: s.firstSeq, lastSeq: s.seq, status: s.status, previousRunId: s.previousRunId };
+    return { events, firstSeq: s.firstSeq, lastSeq: s.seq, status: s.status, ended: s.ended, previousRunId: s.previousRunId };
   });
   setHandler(getModelRequest, ({ agent, upTo }) => {
     const spec = s.team.agents.find((a) => a.name === agent);

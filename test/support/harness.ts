@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { ConversationClient } from '../../src/checkpoints/conversation-client';
 import { DEFAULT_SETTINGS, type ConversationSettings } from '../../src/workflows/handoff-conversation.definitions';
@@ -13,6 +13,9 @@ import { findTemporalCli, startDevServer, type DevServer } from '../../src/runti
 import { createConversationWorker } from '../../src/runtime/create-worker';
 import { loadTeams, teamDirs } from '../../src/team-catalog';
 import { startScriptedModel, type ScriptedModel } from '../../src/scripted-model/server';
+
+// One runtime per test process, quiet unless something is wrong.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 let server: Promise<{ address: string; dev: DevServer | null }> | null = null;
 
@@ -132,4 +135,59 @@ export function childEnv(stack: TestStack, extra: Record<string, string> = {}): 
 /** A unique conversation id for a test. */
 export function newConversationId(prefix = 'test'): string {
   return `${prefix}-${randomUUID()}`;
+}
+
+/** An in-process API over a stack, on a free port. */
+export async function startHttp(stack: TestStack, opts: { maxBodyBytes?: number } = {}): Promise<{ url: string; close(): Promise<void> }> {
+  const { createApp } = await import('../../src/api/app');
+  const sseStreams = new Set<import('express').Response>();
+  const app = createApp({
+    conversations: stack.conversations,
+    log: () => undefined,
+    maxBodyBytes: opts.maxBodyBytes ?? 1_048_576,
+    webUiUrl: 'http://127.0.0.1:8233',
+    sseStreams,
+    ssePollMs: 50,
+  });
+  const server = await new Promise<import('node:http').Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const r of sseStreams) r.end();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** JSON over HTTP: returns status and parsed body. */
+export async function http(
+  url: string,
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** The number of history events of a conversation's current run. */
+export async function historyLength(stack: TestStack, conversationId: string): Promise<number> {
+  const h = await stack.client.workflow.getHandle(conversationId).fetchHistory();
+  return h.events?.length ?? 0;
 }

@@ -1,0 +1,120 @@
+/**
+ * The API process: config → Temporal client → app → listen. On SIGTERM/SIGINT it stops accepting, closes SSE
+ * streams with a retry hint, lets in-flight requests finish, then closes the Temporal connection.
+ */
+import type { Server } from 'node:http';
+import type { Response } from 'express';
+import type { Client } from '@temporalio/client';
+import { loadConfig, type Config } from '../config';
+import { ConversationClient } from '../checkpoints/conversation-client';
+import { connectClient } from '../runtime/temporal-connection';
+import { loadTeams, teamDirs } from '../team-catalog';
+import { DEFAULT_SETTINGS, type ConversationSettings } from '../workflows/handoff-conversation.definitions';
+import { createApp } from './app';
+import { createLogger, type Logger } from './logger';
+import { createApiMetrics } from './metrics';
+
+/** Conversation settings from config. */
+export function settingsOf(cfg: Config): ConversationSettings {
+  return {
+    ...DEFAULT_SETTINGS,
+    maxHandoffs: cfg.MAX_HANDOFFS_WITHOUT_USER,
+    continueAsNewAfterEvents: cfg.CONTINUE_AS_NEW_AFTER_EVENTS,
+    modelTimeoutMs: cfg.MODEL_TIMEOUT_MS,
+  };
+}
+
+/** A running API server. */
+export interface ApiServer {
+  port: number;
+  url: string;
+  conversations: ConversationClient;
+  /** Graceful stop: no new connections, SSE closed with a retry hint, in-flight requests finish. */
+  close(): Promise<void>;
+}
+
+/** Starts the API on cfg.HOST:cfg.PORT (0 = any free port). */
+export async function startApiServer(cfg: Config, opts: { client?: Client; log?: Logger; webUiUrl?: string } = {}): Promise<ApiServer> {
+  const log = opts.log ?? createLogger(cfg.LOG_LEVEL);
+  const client = opts.client ?? (await connectClient(cfg));
+  const conversations = new ConversationClient({
+    client,
+    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    teams: loadTeams(teamDirs(cfg.TEAMS_DIR)),
+    defaultTeam: cfg.DEFAULT_TEAM,
+    settings: settingsOf(cfg),
+    temporalTimeoutMs: cfg.API_TEMPORAL_TIMEOUT_MS,
+    turnTimeoutMs: cfg.API_TURN_TIMEOUT_MS,
+  });
+  const sseStreams = new Set<Response>();
+  const webUiUrl = opts.webUiUrl ?? cfg.TEMPORAL_UI_URL;
+  const app = createApp({
+    conversations,
+    log,
+    maxBodyBytes: cfg.API_MAX_BODY_BYTES,
+    ...(webUiUrl ? { webUiUrl } : {}),
+    metrics: createApiMetrics(),
+    sseStreams,
+    ready: async () => {
+      try {
+        await client.withDeadline(Date.now() + 2_000, () => client.workflowService.getSystemInfo({}));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(cfg.PORT, cfg.HOST, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : cfg.PORT;
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    url: `http://${cfg.HOST}:${port}`,
+    conversations,
+    close: () => {
+      closing ??= (async () => {
+        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const res of sseStreams) {
+          res.write('event: shutdown\nretry: 1000\ndata: {"reconnect":true}\n\n');
+          res.end();
+        }
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 25_000);
+        await done;
+        clearTimeout(force);
+        if (!opts.client) await client.connection.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const cfg = loadConfig();
+  const log = createLogger(cfg.LOG_LEVEL);
+  const api = await startApiServer(cfg, { log });
+  log({ msg: `API listening on ${api.url}`, port: api.port });
+  const stop = (signal: string) => {
+    log({ msg: `received ${signal}; finishing in-flight requests` });
+    api.close().then(
+      () => process.exit(0),
+      (err) => {
+        log({ level: 'error', msg: 'shutdown failed', error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
