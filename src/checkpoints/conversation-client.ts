@@ -18,6 +18,7 @@ import {
   getState,
   postMessage,
   respond,
+  rewound,
   type AcceptResult,
   type ConversationSettings,
   type ConversationView,
@@ -290,17 +291,8 @@ export class ConversationClient {
       return conversationId;
     }
 
-    // Rewind: reset to the checkpoint's workflow task. The rewound signal is applied before the re-run task, so
-    // ids minted after the restore point are new and seq stays monotonic.
+    // Rewind: reset to the checkpoint's workflow task (a new run re-runs that task), then tell the new run.
     const currentRunId = await this.currentRunId(conversationId);
-    const signal: RewoundInput = {
-      fromRunId: currentRunId,
-      checkpointId: record.checkpointId,
-      branch: state.branchCount + 1,
-      seqFloor: state.lastSeq,
-      requestFrom: record.requestCounter,
-      checkpointFrom: record.checkpointCounter,
-    };
     const { ResetReapplyExcludeType } = temporal.api.enums.v1;
     const reset = await this.call(conversationId, () =>
       this.client.workflowService.resetWorkflowExecution({
@@ -309,21 +301,22 @@ export class ConversationClient {
         workflowTaskFinishEventId: Long.fromNumber(loc.resetEventId),
         reason: `restore checkpoint ${record.checkpointId}`,
         requestId: randomUUID(),
+        // Answers and signals after the restore point belong to the abandoned branch.
         resetReapplyExcludeTypes: [ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL, ResetReapplyExcludeType.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE],
-        postResetOperations: [
-          { signalWorkflow: { signalName: 'rewound', input: { payloads: [defaultPayloadConverter.toPayload(signal)] } } },
-        ],
         identity: 'durable-handoff-restore',
       }),
     );
     const newRunId = reset.runId!;
+    const signal: RewoundInput = { fromRunId: currentRunId, checkpointId: record.checkpointId, seqFloor: state.lastSeq, baseSeq: record.eventSeq - 1 };
+    await this.call(conversationId, () => this.handle(conversationId, newRunId).signal(rewound, signal));
     // Wait until the new run has re-taken the checkpoint; what follows it belongs to this call.
     const deadline = Date.now() + this.options.turnTimeoutMs;
     let checkpointSeq: number | null = null;
     while (checkpointSeq === null) {
       const page = await this.call(conversationId, () => this.handle(conversationId, newRunId).query(getEvents, { afterSeq: 0, limit: 100_000 }));
+      const processed = page.events.some((e) => e.type === 'warning' && e.message.startsWith(`rewound to checkpoint ${record.checkpointId} `));
       const event = [...page.events].reverse().find((e) => e.type === 'checkpoint' && e.checkpointId === record.checkpointId);
-      if (event) checkpointSeq = event.seq;
+      if (event && processed) checkpointSeq = event.seq;
       else if (Date.now() > deadline) throw new ConversationError(ErrorCode.TIMEOUT, `the rewound conversation ${conversationId} did not reach ${record.checkpointId} in time`);
       else await sleep(this.poll);
     }
@@ -358,19 +351,14 @@ export class ConversationClient {
     const sourceInput = run.input;
     const conversationId = opts.forkConversationId ?? `${source.slice(0, 100)}-fork-${randomUUID().slice(0, 8)}`;
     assertConversationId(conversationId, 'conversationId');
-    const tag = createHash('sha256').update(conversationId).digest('hex').slice(0, 6);
     const input: HandoffConversationInput = {
       v: 1,
       conversationId,
       team: sourceInput.team,
       settings: sourceInput.settings,
       forkedFrom: { conversationId: source, checkpointId: record.checkpointId },
-      carry: {
-        ...snapshot,
-        previousRunId: null,
-        // Requests minted in the fork after the checkpoint get the fork's own suffix.
-        regimes: [...snapshot.regimes, { requestFrom: record.requestCounter, checkpointFrom: Number.MAX_SAFE_INTEGER, suffix: `.f${tag}` }],
-      },
+      // The fork draws its own id tag at start, so requests minted after the checkpoint are its own.
+      carry: { ...snapshot, previousRunId: null },
     };
     await this.call(conversationId, () =>
       this.client.workflow.start(WORKFLOW_TYPE, {

@@ -16,7 +16,6 @@ import {
   type Counters,
   type EndReason,
   type HandoffConversationInput,
-  type IdRegime,
   type Lineage,
   type MessageView,
 } from './handoff-conversation.definitions';
@@ -44,8 +43,7 @@ export interface ConversationState {
   counters: Counters;
   autonomousTurns: number;
   approvalBatch: ApprovalBatch | null;
-  regimes: IdRegime[];
-  branchCount: number;
+  tag: string;
   lastCheckpointId: string | null;
   previousRunId: string | null;
   lineage: Lineage;
@@ -55,8 +53,8 @@ export interface ConversationState {
   snapshots: Record<string, { carry: Omit<CarryState, 'transcript'>; messageCount: number }>;
 }
 
-/** Builds the state for a run: fresh, or from carry (continue-as-new, fork). */
-export function createState(input: HandoffConversationInput): ConversationState {
+/** Builds the state for a run: fresh, or from carry (continue-as-new, fork). `tag` is a fresh random branch tag. */
+export function createState(input: HandoffConversationInput, tag: string): ConversationState {
   const c = input.carry;
   const base = {
     conversationId: input.conversationId,
@@ -83,8 +81,7 @@ export function createState(input: HandoffConversationInput): ConversationState 
       counters: { superstep: 0, request: 0, checkpoint: 0, userMessages: 0, handoffsSinceUser: 0 },
       autonomousTurns: 0,
       approvalBatch: null,
-      regimes: [],
-      branchCount: 0,
+      tag,
       lastCheckpointId: null,
       previousRunId: null,
       lineage: { rewinds: [], ...(input.forkedFrom ? { forkedFrom: input.forkedFrom } : {}) },
@@ -105,8 +102,8 @@ export function createState(input: HandoffConversationInput): ConversationState 
     counters: c.counters,
     autonomousTurns: c.autonomousTurns,
     approvalBatch: c.approvalBatch,
-    regimes: c.regimes,
-    branchCount: c.branchCount,
+    // A fork draws its own tag; continue-as-new keeps the branch's tag.
+    tag: input.forkedFrom ? tag : c.tag,
     lastCheckpointId: c.lastCheckpointId,
     previousRunId: c.previousRunId,
     lineage: input.forkedFrom ? { ...c.lineage, forkedFrom: input.forkedFrom } : c.lineage,
@@ -133,8 +130,7 @@ export function carryWithoutTranscript(s: ConversationState, withAnswers = true)
     counters: s.counters,
     autonomousTurns: s.autonomousTurns,
     approvalBatch: s.approvalBatch,
-    regimes: s.regimes,
-    branchCount: s.branchCount,
+    tag: s.tag,
     lastCheckpointId: s.lastCheckpointId,
     seq: s.seq,
     previousRunId: s.previousRunId,
@@ -154,27 +150,20 @@ export function emit(s: ConversationState, event: NewEvent): ConversationEvent {
   return full;
 }
 
-function suffixFor(s: ConversationState, n: number, kind: 'request' | 'checkpoint'): string {
-  let suffix = '';
-  for (const r of s.regimes) {
-    if (n > (kind === 'request' ? r.requestFrom : r.checkpointFrom)) suffix = r.suffix;
-  }
-  return suffix;
-}
-
 /**
- * Mints the next request id. Ids are deterministic (never `uuid4()`): a reset re-runs the task at the restore
- * point with a new random seed, and a request restored from a checkpoint must keep its id.
+ * Mints the next request id: `r<n>.<tag>`. The tag was drawn in an earlier workflow task, so re-running the
+ * task at a restore point mints the same id; a reset re-seeds the random generator, so ids after the restore
+ * point carry a new tag and never collide with the abandoned branch.
  */
 export function nextRequestId(s: ConversationState): string {
   s.counters.request += 1;
-  return `r${s.counters.request}${suffixFor(s, s.counters.request, 'request')}`;
+  return `r${s.counters.request}.${s.tag}`;
 }
 
-/** Mints the next checkpoint id: `<conversationId>~c<n>[suffix]`, URL-safe and unique in the lineage. */
+/** Mints the next checkpoint id: `<conversationId>~c<n>.<tag>`, URL-safe and unique in the lineage. */
 export function nextCheckpointId(s: ConversationState): string {
   s.counters.checkpoint += 1;
-  return `${s.conversationId}~c${s.counters.checkpoint}${suffixFor(s, s.counters.checkpoint, 'checkpoint')}`;
+  return `${s.conversationId}~c${s.counters.checkpoint}.${s.tag}`;
 }
 
 /** The status that matches what is actually pending. */
@@ -209,7 +198,6 @@ export function viewOf(s: ConversationState): ConversationView {
     ended: s.ended,
     endReason: s.endReason,
     lastCheckpointId: s.lastCheckpointId,
-    branchCount: s.branchCount,
     counters: s.counters,
     answered: s.answered,
     lineage: s.lineage,

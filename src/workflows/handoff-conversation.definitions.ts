@@ -46,13 +46,6 @@ export interface Lineage {
   rewinds: { fromRunId: string; checkpointId: string; at: string }[];
 }
 
-/** A suffix applied to request/checkpoint ids minted after a rewind or fork, keeping ids unique in the lineage. */
-export interface IdRegime {
-  requestFrom: number;
-  checkpointFrom: number;
-  suffix: string;
-}
-
 /** Carry-state format version. v1: the first format. */
 export const CARRY_VERSION = 1 as const;
 
@@ -73,8 +66,11 @@ export interface CarryState {
   counters: Counters;
   autonomousTurns: number;
   approvalBatch: ApprovalBatch | null;
-  regimes: IdRegime[];
-  branchCount: number;
+  /**
+   * Branch tag of ids minted from now on; redrawn with the workflow's random generator right after every
+   * checkpoint, so a reset (which re-seeds it) gives ids after the restore point a new tag.
+   */
+  tag: string;
   lastCheckpointId: string | null;
   seq: number;
   previousRunId: string | null;
@@ -150,7 +146,7 @@ export interface CheckpointRecord {
   pendingRequests: RequestInfoEvent[];
   messageCount: number;
   eventSeq: number;
-  /** Request/checkpoint counters at this point, used to keep ids stable across a rewind. */
+  /** Request/checkpoint counters at this point. */
   requestCounter: number;
   checkpointCounter: number;
   status: RunState;
@@ -181,7 +177,6 @@ export interface ConversationView {
   ended: boolean;
   endReason: EndReason | null;
   lastCheckpointId: string | null;
-  branchCount: number;
   counters: Counters;
   answered: Record<string, { digest: string; seq: number }>;
   lineage: Lineage;
@@ -243,14 +238,14 @@ export interface AcceptResult {
   duplicates: string[];
 }
 
-/** Input of the `rewound` signal, sent by the restore flow as a post-reset operation. */
+/** Input of the `rewound` signal, sent by the restore flow right after a reset. */
 export interface RewoundInput {
   fromRunId: string;
   checkpointId: string;
-  branch: number;
+  /** The last seq of the abandoned branch: events after the restore point are renumbered above it. */
   seqFloor: number;
-  requestFrom: number;
-  checkpointFrom: number;
+  /** The seq just before the checkpoint's own event: events after it belong to the new branch. */
+  baseSeq: number;
 }
 
 /** Input of `getSnapshot`: the state at a checkpoint, for forks. */
@@ -270,7 +265,7 @@ export const getEvents = defineQuery<GetEventsResult, [GetEventsInput]>('getEven
 export const getModelRequest = defineQuery<GetModelRequestResult, [GetModelRequestInput]>('getModelRequest');
 /** The carry state at a checkpoint of this run, or null when this run does not know it. */
 export const getSnapshot = defineQuery<CarryState | null, [GetSnapshotInput]>('getSnapshot');
-/** Sent with a reset: makes ids minted after the restore point unique and keeps seq monotonic. */
+/** Sent right after a reset: records the lineage and keeps seq monotonic across the rewind. */
 export const rewound = defineSignal<[RewoundInput]>('rewound');
 
 /** Custom search attributes kept current for the Temporal Web UI and the conversation inbox. */

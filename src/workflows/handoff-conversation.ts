@@ -15,6 +15,7 @@ import {
   sleep,
   upsertMemo,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ConversationActivities } from '../activities/contracts';
@@ -68,7 +69,8 @@ type TurnOutcome =
 
 /** The durable handoff conversation. */
 export async function handoffConversation(input: HandoffConversationInput): Promise<HandoffConversationResult> {
-  const s = createState(input);
+  const newTag = () => uuid4().replace(/-/g, '').slice(0, 6);
+  const s = createState(input, newTag());
   const settings = input.settings;
   const model = proxyActivities<ConversationActivities>({
     startToCloseTimeout: settings.modelTimeoutMs,
@@ -165,13 +167,16 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
   );
 
   setHandler(rewound, (r) => {
-    // Ids minted after the restore point get a branch suffix, so they never collide with the abandoned branch;
-    // ids up to it (the checkpoint's own pending requests) are minted again unchanged.
-    s.regimes.push({ requestFrom: r.requestFrom, checkpointFrom: r.checkpointFrom, suffix: `.b${r.branch}` });
-    s.branchCount = Math.max(s.branchCount, r.branch);
-    s.seq = Math.max(s.seq, r.seqFloor);
+    // Events this run emitted after the restore point are renumbered above the abandoned branch's last seq, so
+    // seq stays monotonic for every reader. Events live only in workflow memory, so this is deterministic.
+    const shift = Math.max(0, r.seqFloor - r.baseSeq);
+    if (shift > 0) {
+      for (const e of s.events) if (e.seq > r.baseSeq) e.seq += shift;
+      for (const a of Object.values(s.answered)) if (a.seq > r.baseSeq) a.seq += shift;
+      s.seq = Math.max(s.seq + shift, r.seqFloor);
+    }
     s.lineage.rewinds.push({ fromRunId: r.fromRunId, checkpointId: r.checkpointId, at: new Date().toISOString() });
-    emit(s, { type: 'warning', message: `rewound to checkpoint ${r.checkpointId} (previous run ${r.fromRunId})` });
+    emit(s, { type: 'warning', message: `rewound to checkpoint ${r.checkpointId} (the abandoned branch stays in run ${r.fromRunId})` });
   });
 
   // ---- Helpers that touch Temporal APIs ----
@@ -228,6 +233,10 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
     // Forks start with no answer history of their own, so the snapshot leaves `answered` out (it grows per turn).
     s.snapshots[checkpointId] = { carry: { ...carryWithoutTranscript(s, false) }, messageCount: s.transcript.length };
     emit(s, { type: 'checkpoint', checkpointId });
+    // A new branch tag for everything minted after this checkpoint. Drawn here, after the checkpoint's own ids:
+    // a reset to this checkpoint re-runs this task with a re-seeded generator, so the draw (and every later id)
+    // differs from the abandoned branch while the checkpoint and its pending requests keep their ids.
+    s.tag = newTag();
   }
 
   function toolsFor(agent: string): ModelToolDefinition[] {
@@ -430,6 +439,8 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
       s.next = null;
       switch (outcome.kind) {
         case 'handoff':
+          // The framework resets the autonomous turn counter on every handoff.
+          s.autonomousTurns = 0;
           s.counters.handoffsSinceUser += 1;
           emit(s, { type: 'handoff_sent', source: agent, target: outcome.target });
           s.next = outcome.target;
@@ -510,13 +521,12 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
   // ---- Main loop ----
 
   if (input.forkedFrom) {
-    // A fork starts with a checkpoint of its own whose parent is the source checkpoint.
-    publishSearchAttributes();
+    // A fork starts with a checkpoint of its own whose parent is the source checkpoint, then settles (or runs on
+    // when the checkpoint was taken between two agents).
+    beginRun();
     takeCheckpoint(CheckpointKind.fork, input.forkedFrom.checkpointId);
-    if (s.next !== null) {
-      beginRun();
-      await runSupersteps();
-    }
+    if (s.next !== null) await runSupersteps();
+    else setStatus(settledStatus(s, false));
   }
 
   for (;;) {
