@@ -33,12 +33,15 @@ const HEARTBEAT_EVERY_MS = 2_000;
 export function createCallModel(access: ModelAccess, client: OpenAI = createOpenAIClient(access)) {
   return async function callModel(input: CallModelInput): Promise<CallModelResult> {
     const ctx = Context.current();
-    const handle = ctx.client.workflow.getHandle(input.conversationId, input.runId);
-    const request = await handle.query(getModelRequest, { agent: input.agent, upTo: input.upTo });
-    // Heartbeats let Temporal notice a dead worker long before the start-to-close timeout.
-    ctx.heartbeat({ phase: 'calling model' });
+    // Heartbeats let Temporal notice a dead worker long before the start-to-close timeout. They start before the
+    // query, which can wait on a dead worker's sticky queue for a few seconds.
+    ctx.heartbeat({ phase: 'reading messages' });
     const beat = setInterval(() => ctx.heartbeat({ phase: 'waiting for model' }), HEARTBEAT_EVERY_MS);
     try {
+      const handle = ctx.client.workflow.getHandle(input.conversationId, input.runId);
+      const request = await ctx.client.withAbortSignal(ctx.cancellationSignal, () =>
+        handle.query(getModelRequest, { agent: input.agent, upTo: input.upTo }),
+      );
       const body: ChatCompletionCreateParamsNonStreaming = {
         model: request.model ?? access.model,
         messages: request.messages,

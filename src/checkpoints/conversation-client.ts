@@ -131,9 +131,22 @@ export class ConversationClient {
     return { conversationId, accept };
   }
 
+  /**
+   * Runs a query, retrying once after a timeout: a query can wait on a dead worker's sticky queue until the
+   * server hands it to another worker, and queries are safe to repeat.
+   */
+  private async query<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.call(conversationId, fn);
+    } catch (err) {
+      if (err instanceof ConversationError && err.code === ErrorCode.TIMEOUT) return this.call(conversationId, fn);
+      throw err;
+    }
+  }
+
   /** The conversation's state (current run, or a given run). */
   async state(conversationId: string, runId?: string): Promise<ConversationView> {
-    return this.call(conversationId, () => this.handle(conversationId, runId).query(getState));
+    return this.query(conversationId, () => this.handle(conversationId, runId).query(getState));
   }
 
   /** The current run's id. */
@@ -168,7 +181,7 @@ export class ConversationClient {
 
   /** Events with seq > afterSeq, across continue-as-new runs. */
   async readEvents(conversationId: string, afterSeq: number, runId?: string): Promise<{ events: ConversationEvent[]; status: RunState; lastSeq: number; ended: boolean }> {
-    const page = await this.call(conversationId, () => this.handle(conversationId, runId).query(getEvents, { afterSeq }));
+    const page = await this.query(conversationId, () => this.handle(conversationId, runId).query(getEvents, { afterSeq }));
     let events = page.events;
     if (page.firstSeq > afterSeq + 1 && page.previousRunId) {
       // Older events live in the previous run (closed runs still answer queries).
@@ -313,7 +326,7 @@ export class ConversationClient {
     const deadline = Date.now() + this.options.turnTimeoutMs;
     let checkpointSeq: number | null = null;
     while (checkpointSeq === null) {
-      const page = await this.call(conversationId, () => this.handle(conversationId, newRunId).query(getEvents, { afterSeq: 0, limit: 100_000 }));
+      const page = await this.query(conversationId, () => this.handle(conversationId, newRunId).query(getEvents, { afterSeq: 0, limit: 100_000 }));
       const processed = page.events.some((e) => e.type === 'warning' && e.message.startsWith(`rewound to checkpoint ${record.checkpointId} `));
       const event = [...page.events].reverse().find((e) => e.type === 'checkpoint' && e.checkpointId === record.checkpointId);
       if (event && processed) checkpointSeq = event.seq;
@@ -343,7 +356,7 @@ export class ConversationClient {
   ): AsyncGenerator<ConversationEvent, string> {
     const record = loc.record;
     const source = record.conversationId;
-    const snapshot = await this.call(source, () => this.handle(source, loc.runId).query(getSnapshot, { checkpointId: record.checkpointId }));
+    const snapshot = await this.query(source, () => this.handle(source, loc.runId).query(getSnapshot, { checkpointId: record.checkpointId }));
     const run = await this.call(source, () => this.history.run(source, loc.runId));
     if (!snapshot || !run.input) {
       throw new ConversationError(ErrorCode.CHECKPOINT_NOT_FOUND, `checkpointId: checkpoint ${record.checkpointId} cannot be forked (its run no longer holds its state)`);

@@ -39,6 +39,8 @@ export interface ConversationWorkerOptions {
   /** A prebuilt bundle (production); otherwise the bundle is built in-process. */
   workflowBundlePath?: string;
   maxCachedWorkflows?: number;
+  /** How long work waits on a (possibly dead) worker's sticky queue before any worker may take it. */
+  stickyQueueTimeoutMs?: number;
 }
 
 /** Creates (does not run) a worker for conversations. */
@@ -50,6 +52,9 @@ export async function createConversationWorker(opts: ConversationWorkerOptions):
     ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowBundle: await workflowBundle() }),
     activities: createActivities({ model: opts.model }),
     shutdownGraceTime: opts.shutdownGraceTimeMs ?? 30_000,
+    // After a worker dies, tasks and queries for its cached conversations wait this long on its sticky queue
+    // before another worker gets them; the SDK default (10 s) equals the API's deadline and made them time out.
+    stickyQueueScheduleToStartTimeout: opts.stickyQueueTimeoutMs ?? 3_000,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
   });
