@@ -40,4 +40,10 @@ export interface RunToolResult {
 export interface ConversationActivities {
   callModel(input: CallModelInput): Promise<CallModelResult>;
   runTool(input: RunToolInput): Promise<RunToolResult>;
+  /**
+   * Does nothing. Awaiting it ends the current workflow task, so the checkpoint taken after accepted input
+   * lands in a task of its own whose reset point includes the accepted Update. (A 1 ms timer does the same but
+   * the server fires it up to a second late.)
+   */
+  inputBoundary(): Promise<void>;
 }

@@ -7,5 +7,5 @@ export type { ConversationActivities } from './contracts';
 
 /** Creates every activity with its dependencies. */
 export function createActivities(deps: { model: ModelAccess }): ConversationActivities {
-  return { callModel: createCallModel(deps.model), runTool: createRunTool() };
+  return { callModel: createCallModel(deps.model), runTool: createRunTool(), inputBoundary: async () => undefined };
 }

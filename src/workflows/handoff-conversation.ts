@@ -10,6 +10,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -92,6 +93,10 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
       maximumAttempts: settings.maxAttempts,
       nonRetryableErrorTypes: [...NON_RETRYABLE_ACTIVITY_FAILURES],
     },
+  });
+  const boundary = proxyActivities<ConversationActivities>({
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: '200ms', maximumInterval: '5s' },
   });
   const handoffTargets = new Map(input.team.agents.map((a) => [handoffToolName(a.name), a.name]));
 
@@ -540,9 +545,11 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
       continue;
     }
     if (s.inbox.length > 0) {
-      // Durable boundary: the Update that accepted this input completed in the previous workflow task. Taking
-      // the checkpoint in a new task makes its reset point include the accepted Update.
-      await sleep(1);
+      // Durable boundary: the Update that accepted this input completes with this workflow task. Taking the
+      // checkpoint in the next task makes its reset point include the accepted Update.
+      // Histories recorded before this patch used a 1 ms timer here (the server fires it up to a second late).
+      if (patched('input-boundary-activity')) await boundary.inputBoundary();
+      else await sleep(1);
       applyInbox();
       if (s.ended) {
         setStatus(settledStatus(s, false));

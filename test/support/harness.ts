@@ -191,3 +191,97 @@ export async function historyLength(stack: TestStack, conversationId: string): P
   const h = await stack.client.workflow.getHandle(conversationId).fetchHistory();
   return h.events?.length ?? 0;
 }
+
+// ---- Child processes (worker.ts / src/api/server.ts as real processes) ----
+
+/** A spawned Node child process with the tail of its output. */
+export interface ChildProc {
+  name: string;
+  proc: import('node:child_process').ChildProcess;
+  /** Last lines of stdout/stderr (for assertions and failure messages). */
+  output: string[];
+  /** Resolves with the exit code and signal once the process is gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const liveChildren = new Set<ChildProc>();
+let exitHookInstalled = false;
+
+/** Whether a child has neither exited nor been killed by a signal. */
+export function childRunning(c: ChildProc): boolean {
+  return c.proc.exitCode === null && c.proc.signalCode === null;
+}
+
+/**
+ * Spawns `node <args>` in the project root with exactly `env`. Every child is tracked: {@link killAllChildren}
+ * kills the ones still running, and they are SIGKILLed when the test process exits.
+ */
+export function spawnChild(name: string, args: string[], env: Record<string, string>): ChildProc {
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  const root = require('node:path').join(__dirname, '..', '..') as string;
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of liveChildren) if (childRunning(c)) c.proc.kill('SIGKILL');
+    });
+  }
+  const proc = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    if (output.length > 200) output.splice(0, output.length - 200);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const child: ChildProc = { name, proc, output, exited };
+  liveChildren.add(child);
+  void exited.then(() => liveChildren.delete(child));
+  return child;
+}
+
+/** SIGKILLs a child if it still runs and waits until it is gone. */
+export async function killChild(c: ChildProc): Promise<void> {
+  if (childRunning(c)) c.proc.kill('SIGKILL');
+  await c.exited;
+}
+
+/** SIGKILLs every child spawned by {@link spawnChild} that still runs. */
+export async function killAllChildren(): Promise<void> {
+  await Promise.all([...liveChildren].map(killChild));
+}
+
+/** Polls `url` until it answers 200; fails early (with the child's output) if the child exits. */
+export async function waitHealthy(c: ChildProc, url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!childRunning(c)) throw new Error(`${c.name} exited (${c.proc.exitCode ?? c.proc.signalCode}) before ${url} answered:\n${c.output.join('\n')}`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${c.name}: ${url} did not answer 200 within ${timeoutMs} ms:\n${c.output.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Calls `fn` every `everyMs` until it returns something other than undefined; throws after `timeoutMs`. */
+export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
