@@ -326,7 +326,7 @@ export class ConversationClient {
     const deadline = Date.now() + this.options.turnTimeoutMs;
     let checkpointSeq: number | null = null;
     while (checkpointSeq === null) {
-      const page = await this.query(conversationId, () => this.handle(conversationId, newRunId).query(getEvents, { afterSeq: 0, limit: 100_000 }));
+      const page = await this.query(conversationId, () => this.handle(conversationId, newRunId).query(getEvents, { afterSeq: signal.baseSeq }));
       const processed = page.events.some((e) => e.type === 'warning' && e.message.startsWith(`rewound to checkpoint ${record.checkpointId} `));
       const event = [...page.events].reverse().find((e) => e.type === 'checkpoint' && e.checkpointId === record.checkpointId);
       if (event && processed) checkpointSeq = event.seq;

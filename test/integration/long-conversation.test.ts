@@ -32,7 +32,8 @@ describe('a 300-turn conversation with a low continue-as-new threshold', () => {
     assert.equal(cps.length, 2 + 2 * (TURNS - 1), 'entry + superstep, then response + superstep per turn');
     assert.equal(cps[0]!.record.previousCheckpointId, null);
     for (let i = 1; i < cps.length; i++) assert.equal(cps[i]!.record.previousCheckpointId, cps[i - 1]!.record.checkpointId);
-    assert.ok(new Set(cps.map((x) => x.runId)).size === runs.length, 'checkpoints come from every run');
+    // Every run holds checkpoints, except a newest run continued-as-new at a quiet point and not yet answered.
+    assert.ok(new Set(cps.map((x) => x.runId)).size >= runs.length - 1, 'checkpoints come from every run');
 
     // The event log reads back across runs with a continuous seq.
     const events = (await c.readEvents(conversationId, 0)).events;
@@ -48,5 +49,25 @@ describe('a 300-turn conversation with a low continue-as-new threshold', () => {
     assert.equal(state.messages.filter((m) => m.role === 'user').length, 1);
     assert.equal(state.pendingRequests.length, 1);
     assert.equal(state.lineage.rewinds.at(-1)!.checkpointId, oldest.record.checkpointId);
+  });
+
+  it('rewinds a run with more events than one page of the event log', async () => {
+    const big = await createStack({ turnTimeoutMs: 30_000 });
+    try {
+      const c = big.conversations;
+      const { conversationId } = await driveTurns(big, 30);
+      const cps = await c.checkpoints(conversationId);
+      assert.ok(cps.at(-1)!.record.eventSeq > 500, `the log is longer than one page (${cps.at(-1)!.record.eventSeq})`);
+      const target = [...cps].reverse().filter((x) => x.record.pendingRequests.length > 0)[1]!;
+      const rid = target.record.pendingRequests[0]!.requestId;
+      for await (const _ of c.restore({ checkpointId: target.record.checkpointId, conversationId, responses: { [rid]: 'a different answer' } })) {
+        // drain
+      }
+      const state = await c.state(conversationId);
+      assert.equal(state.messages.filter((m) => m.role === 'user').at(-1)!.text, 'a different answer');
+      assert.equal(state.pendingRequests.length, 1);
+    } finally {
+      await big.close();
+    }
   });
 });

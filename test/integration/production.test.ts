@@ -198,20 +198,28 @@ describe('production', () => {
       const history = await stack.client.workflow.getHandle(id).fetchHistory();
       const events = history.events ?? [];
       const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel');
-      assert.equal(scheduled.length, 1, 'one callModel activity');
       const started = events.filter((e) => e.activityTaskStartedEventAttributes);
       const completed = events.filter((e) => e.activityTaskCompletedEventAttributes);
-      assert.equal(started.length, 1);
-      assert.equal(completed.length, 1, `activity outcome events: ${JSON.stringify(events.filter((e) => e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes || e.activityTaskCanceledEventAttributes))}`);
+      const dump = JSON.stringify(
+        events.map((e) => {
+          const attrs = Object.entries(e).find(([k, v]) => k.endsWith('Attributes') && v)?.[1] as Record<string, any> | undefined;
+          const at = Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6) - sigtermAt;
+          return [Number(e.eventId), e.eventType, at, attrs?.identity ?? '', attrs?.attempt ?? '', attrs?.activityType?.name ?? '', attrs?.failure?.message ?? ''];
+        }),
+      );
+      const who = `A pid ${aPid}, B pid ${b.child.proc.pid}; history [id, type, ms after SIGTERM, identity, attempt, activity, failure]: ${dump}`;
+      assert.equal(scheduled.length, 1, `one callModel activity; ${who}`);
+      assert.equal(started.length, 1, who);
+      assert.equal(completed.length, 1, who);
       assert.equal(started[0]!.activityTaskStartedEventAttributes!.attempt, 1);
       const aIdentity = started[0]!.activityTaskStartedEventAttributes!.identity!;
-      assert.ok(aIdentity.endsWith(`:${aPid}`), `activity started by ${aIdentity}, worker A is pid ${aPid}`);
-      assert.equal(completed[0]!.activityTaskCompletedEventAttributes!.identity, aIdentity, 'worker A completed the activity');
+      assert.ok(aIdentity.endsWith(`:${aPid}`), `activity started by ${aIdentity}; ${who}`);
+      assert.equal(completed[0]!.activityTaskCompletedEventAttributes!.identity, aIdentity, `worker A completed the activity; ${who}`);
       const completedAt = Number(completed[0]!.eventTime!.seconds) * 1000 + Math.floor((completed[0]!.eventTime!.nanos ?? 0) / 1e6);
-      assert.ok(completedAt >= sigtermAt - 250, `the activity completed ${sigtermAt - completedAt} ms before SIGTERM`);
+      assert.ok(completedAt >= sigtermAt - 250, `the activity completed ${sigtermAt - completedAt} ms before SIGTERM; ${who}`);
       const completedId = Number(completed[0]!.eventId);
       const wftAfter = events.filter((e) => Number(e.eventId) > completedId && e.workflowTaskCompletedEventAttributes);
-      assert.ok(wftAfter.length > 0);
+      assert.ok(wftAfter.length > 0, who);
       assert.ok(
         wftAfter.every((e) => e.workflowTaskCompletedEventAttributes!.identity!.endsWith(`:${b.child.proc.pid}`)),
         `worker B (pid ${b.child.proc.pid}) ran every workflow task after the activity: ${wftAfter.map((e) => e.workflowTaskCompletedEventAttributes!.identity).join(', ')}`,
