@@ -55,7 +55,7 @@ describe('a 300-turn conversation with a low continue-as-new threshold', () => {
     const big = await createStack({ turnTimeoutMs: 30_000 });
     try {
       const c = big.conversations;
-      const { conversationId } = await driveTurns(big, 30);
+      const { conversationId } = await driveTurns(big, 50);
       const cps = await c.checkpoints(conversationId);
       assert.ok(cps.at(-1)!.record.eventSeq > 500, `the log is longer than one page (${cps.at(-1)!.record.eventSeq})`);
       const target = [...cps].reverse().filter((x) => x.record.pendingRequests.length > 0)[1]!;

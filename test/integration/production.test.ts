@@ -193,13 +193,19 @@ describe('production', () => {
         `expected one call, attempt 1 (A's in-flight activity completed during the drain); got ${summary(calls)}`,
       );
 
-      // History: one callModel activity, started and completed by worker A (its identity ends in :<pid>), after
-      // the SIGTERM; every workflow task that came after it (the one that settles the turn) ran on worker B.
+      // History: one callModel activity (other activities, e.g. the input boundary, are not counted), started and
+      // completed by worker A (its identity ends in :<pid>) after the SIGTERM; every workflow task that came after it
+      // (the one that settles the turn) ran on worker B.
       const history = await stack.client.workflow.getHandle(id).fetchHistory();
       const events = history.events ?? [];
       const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel');
-      const started = events.filter((e) => e.activityTaskStartedEventAttributes);
-      const completed = events.filter((e) => e.activityTaskCompletedEventAttributes);
+      const callModelIds = new Set(scheduled.map((e) => Number(e.eventId)));
+      const started = events.filter((e) => callModelIds.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1)));
+      const completed = events.filter((e) => callModelIds.has(Number(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? -1)));
+      const otherOutcomes = events.filter((e) => {
+        const x = e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes;
+        return x && callModelIds.has(Number(x.scheduledEventId));
+      });
       const dump = JSON.stringify(
         events.map((e) => {
           const attrs = Object.entries(e).find(([k, v]) => k.endsWith('Attributes') && v)?.[1] as Record<string, any> | undefined;
@@ -211,6 +217,7 @@ describe('production', () => {
       assert.equal(scheduled.length, 1, `one callModel activity; ${who}`);
       assert.equal(started.length, 1, who);
       assert.equal(completed.length, 1, who);
+      assert.equal(otherOutcomes.length, 0, who);
       assert.equal(started[0]!.activityTaskStartedEventAttributes!.attempt, 1);
       const aIdentity = started[0]!.activityTaskStartedEventAttributes!.identity!;
       assert.ok(aIdentity.endsWith(`:${aPid}`), `activity started by ${aIdentity}; ${who}`);
