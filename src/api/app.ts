@@ -26,6 +26,8 @@ export interface AppDeps {
   ssePollMs?: number;
   /** Readiness check (Temporal reachable). */
   ready?: () => Promise<boolean>;
+  /** Shutdown state: while closing, every response closes its connection; the signal ends waits for turns early. */
+  lifecycle?: { closing: boolean; signal: AbortSignal; inflight: Set<Response> };
 }
 
 function bodyObject(req: Request): Record<string, unknown> {
@@ -91,6 +93,19 @@ export function createApp(deps: AppDeps): express.Express {
   };
   const runBody = (r: RunResult) => ({ status: r.status, events: r.events, pendingRequests: r.pendingRequests });
 
+  // Draining: no response keeps its connection alive, so pooled keep-alive clients move to another replica.
+  if (deps.lifecycle) {
+    const lc = deps.lifecycle;
+    app.use((_req, res, next) => {
+      if (lc.closing) res.setHeader('connection', 'close');
+      lc.inflight.add(res);
+      res.on('close', () => lc.inflight.delete(res));
+      next();
+    });
+  }
+  const untilSettled = (id: string, fromSeq: number) =>
+    c.follow(id, fromSeq, deps.lifecycle ? { signal: deps.lifecycle.signal } : {});
+
   // Request id + structured access log.
   app.use((req, res, next) => {
     const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id']) || randomUUID();
@@ -133,7 +148,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (conversationId !== undefined) assertConversationId(conversationId);
     const started = await c.start({ message, ...(team ? { team } : {}), ...(conversationId ? { conversationId } : {}) });
     res.locals.conversationId = started.conversationId;
-    const result = await c.collect(started.conversationId, c.follow(started.conversationId, started.accept.fromSeq));
+    const result = await c.collect(started.conversationId, untilSettled(started.conversationId, started.accept.fromSeq));
     res.status(201).json({ conversationId: started.conversationId, ...runBody(result), ...links(started.conversationId) });
   }) as RequestHandler);
 
@@ -175,7 +190,7 @@ export function createApp(deps: AppDeps): express.Express {
       return;
     }
     const accept = await c.respond(id, responses);
-    const result = await c.collect(id, c.follow(id, accept.fromSeq));
+    const result = await c.collect(id, untilSettled(id, accept.fromSeq));
     res.json({ ...runBody(result), ...(accept.duplicates.length ? { duplicates: accept.duplicates } : {}), ...links(id) });
   }) as RequestHandler);
 

@@ -24,6 +24,11 @@ export function settingsOf(cfg: Config): ConversationSettings {
   };
 }
 
+/** How long in-flight requests may keep waiting for their turn after SIGTERM before answering with progress. */
+const SHUTDOWN_WAIT_MS = 10_000;
+/** When remaining connections are cut (below Kubernetes' 30 s termination grace period). */
+const SHUTDOWN_FORCE_MS = 20_000;
+
 /** A running API server. */
 export interface ApiServer {
   port: number;
@@ -47,6 +52,8 @@ export async function startApiServer(cfg: Config, opts: { client?: Client; log?:
     turnTimeoutMs: cfg.API_TURN_TIMEOUT_MS,
   });
   const sseStreams = new Set<Response>();
+  const shutdown = new AbortController();
+  const lifecycle = { closing: false, signal: shutdown.signal, inflight: new Set<Response>() };
   const webUiUrl = opts.webUiUrl ?? cfg.TEMPORAL_UI_URL;
   const app = createApp({
     conversations,
@@ -55,6 +62,7 @@ export async function startApiServer(cfg: Config, opts: { client?: Client; log?:
     ...(webUiUrl ? { webUiUrl } : {}),
     metrics: createApiMetrics(),
     sseStreams,
+    lifecycle,
     ready: async () => {
       try {
         await client.withDeadline(Date.now() + 2_000, () => client.workflowService.getSystemInfo({}));
@@ -77,14 +85,20 @@ export async function startApiServer(cfg: Config, opts: { client?: Client; log?:
     conversations,
     close: () => {
       closing ??= (async () => {
+        lifecycle.closing = true;
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Responses still being prepared close their connection too (keep-alive clients must not keep us busy).
+        for (const res of lifecycle.inflight) if (!res.headersSent) res.setHeader('connection', 'close');
         for (const res of sseStreams) {
           res.write('event: shutdown\nretry: 1000\ndata: {"reconnect":true}\n\n');
           res.end();
         }
         server.closeIdleConnections();
-        const force = setTimeout(() => server.closeAllConnections(), 25_000);
+        // Requests waiting for a long turn answer with the progress so far (the turn goes on in Temporal).
+        const early = setTimeout(() => shutdown.abort(), SHUTDOWN_WAIT_MS);
+        const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_FORCE_MS);
         await done;
+        clearTimeout(early);
         clearTimeout(force);
         if (!opts.client) await client.connection.close();
       })();

@@ -132,15 +132,19 @@ export class ConversationClient {
   }
 
   /**
-   * Runs a query, retrying once after a timeout: a query can wait on a dead worker's sticky queue until the
-   * server hands it to another worker, and queries are safe to repeat.
+   * Runs a query, retrying transient failures: right after a worker dies a query can wait on its sticky queue or
+   * fail until the server hands it to another worker. Queries are safe to repeat; "not found" is final.
    */
   private async query<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await this.call(conversationId, fn);
-    } catch (err) {
-      if (err instanceof ConversationError && err.code === ErrorCode.TIMEOUT) return this.call(conversationId, fn);
-      throw err;
+    const transient = (err: unknown) =>
+      err instanceof ConversationError && (err.code === ErrorCode.TIMEOUT || err.code === ErrorCode.INTERNAL || err.code === ErrorCode.TEMPORAL_UNAVAILABLE);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call(conversationId, fn);
+      } catch (err) {
+        if (attempt >= 3 || !transient(err)) throw err;
+        await sleep(250 * attempt);
+      }
     }
   }
 

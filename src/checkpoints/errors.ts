@@ -93,6 +93,8 @@ export function fromTemporalError(err: unknown, conversationId?: string): Conver
   if (code === GrpcStatus.UNAVAILABLE || /ECONNREFUSED|UNAVAILABLE|connect/i.test(message)) {
     return new ConversationError(ErrorCode.TEMPORAL_UNAVAILABLE, `Temporal is unreachable: ${message}`);
   }
-  if (err instanceof ServiceError) return new ConversationError(ErrorCode.INTERNAL, message);
-  return new ConversationError(ErrorCode.INTERNAL, message);
+  const cause = (err as { cause?: { message?: string } })?.cause?.message;
+  const details = code !== undefined || cause ? { ...(code !== undefined ? { grpcCode: code } : {}), ...(cause ? { cause } : {}) } : undefined;
+  if (err instanceof ServiceError) return new ConversationError(ErrorCode.INTERNAL, message, details);
+  return new ConversationError(ErrorCode.INTERNAL, message, details);
 }
