@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig } from './src/config';
+import { loadConfig, loadDotEnv } from './src/config';
 import { startWorkerHealthServer } from './src/observability/worker-health';
 import { createConversationWorker, modelAccessOf } from './src/runtime/create-worker';
 import { connectNative } from './src/runtime/temporal-connection';
@@ -12,6 +12,7 @@ import { connectNative } from './src/runtime/temporal-connection';
 const SDK_LEVEL = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR', silent: 'ERROR' } as const;
 
 async function main(): Promise<void> {
+  loadDotEnv();
   const cfg = loadConfig();
   Runtime.install({
     logger: new DefaultLogger(SDK_LEVEL[cfg.LOG_LEVEL]),

@@ -84,6 +84,9 @@ async function main(): Promise<void> {
     const result = await again.run({ checkpointId: latest!.checkpointId, responses: { [approvals[0]!]: { approved: true } } });
     for (const o of result.outputs) console.log(`${o.author}: ${o.text}`);
     console.log(`single call: status ${result.status}, pending ${result.pendingRequests.map((r) => r.requestId).join(', ')}`);
+    // An empty list ends the conversation (so the example leaves nothing waiting behind).
+    const ended = await again.run({ responses: { [result.pendingRequests[0]!.requestId]: [] } });
+    console.log(`ended: status ${ended.status}`);
     await p3.close();
   } finally {
     worker.shutdown();

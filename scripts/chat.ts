@@ -11,7 +11,7 @@
  */
 import readline from 'node:readline/promises';
 import { stdin, stdout } from 'node:process';
-import { loadConfig } from '../src/config';
+import { loadConfig, loadDotEnv } from '../src/config';
 
 interface Pending {
   requestId: string;
@@ -78,6 +78,7 @@ function show(turn: Turn): void {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  loadDotEnv();
   const cfg = loadConfig();
   const api = (args.api ?? `http://${cfg.HOST}:${cfg.PORT}`).replace(/\/$/, '');
   const rl = readline.createInterface({ input: stdin, output: stdout, terminal: stdout.isTTY });

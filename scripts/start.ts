@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig, usesScriptedModel, type Config } from '../src/config';
+import { loadConfig, loadDotEnv, usesScriptedModel, type Config } from '../src/config';
 import { startApiServer } from '../src/api/server';
 import { createConversationWorker, modelAccessOf } from '../src/runtime/create-worker';
 import { findTemporalCli, isTemporalReachable, startDevServer, type DevServer } from '../src/runtime/dev-server';
@@ -25,6 +25,7 @@ function ensureCli(cfg: Config): string {
 }
 
 async function main(): Promise<void> {
+  loadDotEnv();
   let cfg = loadConfig();
   let dev: DevServer | null = null;
   let uiUrl = cfg.TEMPORAL_UI_URL ?? null;

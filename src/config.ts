@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -94,4 +95,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** Whether the scripted model stands in for a real one (no `OPENAI_API_KEY`). */
 export function usesScriptedModel(cfg: Config): boolean {
   return !cfg.OPENAI_API_KEY;
+}
+
+/**
+ * Reads `.env` (if present) into `process.env` without overriding variables that are already set, so
+ * `npm start`, the worker and the API honour the same file docker compose reads. Returns the keys it set.
+ */
+export function loadDotEnv(file = '.env', env: Record<string, string | undefined> = process.env): string[] {
+  if (!existsSync(file)) return [];
+  const set: string[] = [];
+  for (const raw of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2]!;
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    else value = value.replace(/\s+#.*$/, '');
+    if (env[m[1]!] === undefined) {
+      env[m[1]!] = value;
+      set.push(m[1]!);
+    }
+  }
+  return set;
 }

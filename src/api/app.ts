@@ -197,7 +197,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/v1/conversations/:id/checkpoints', (async (req, res) => {
     const id = conversationIdParam(req);
     const list = await c.checkpoints(id);
-    res.json({ checkpoints: list.map((l): CheckpointRecord => l.record) });
+    res.json({ checkpoints: list.map((l): CheckpointRecord & { abandoned: boolean } => ({ ...l.record, abandoned: l.abandoned })) });
   }) as RequestHandler);
 
   app.post('/v1/conversations/:id/restore', (async (req, res) => {

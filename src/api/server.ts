@@ -5,7 +5,7 @@
 import type { Server } from 'node:http';
 import type { Response } from 'express';
 import type { Client } from '@temporalio/client';
-import { loadConfig, type Config } from '../config';
+import { loadConfig, loadDotEnv, type Config } from '../config';
 import { ConversationClient } from '../checkpoints/conversation-client';
 import { connectClient } from '../runtime/temporal-connection';
 import { loadTeams, teamDirs } from '../team-catalog';
@@ -108,6 +108,7 @@ export async function startApiServer(cfg: Config, opts: { client?: Client; log?:
 }
 
 async function main(): Promise<void> {
+  loadDotEnv();
   const cfg = loadConfig();
   const log = createLogger(cfg.LOG_LEVEL);
   const api = await startApiServer(cfg, { log });

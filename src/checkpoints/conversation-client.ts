@@ -136,13 +136,16 @@ export class ConversationClient {
    * fail until the server hands it to another worker. Queries are safe to repeat; "not found" is final.
    */
   private async query<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
+    // "No worker polls this queue" is final: retrying would only make the caller wait longer for the same 504.
     const transient = (err: unknown) =>
-      err instanceof ConversationError && (err.code === ErrorCode.TIMEOUT || err.code === ErrorCode.INTERNAL || err.code === ErrorCode.TEMPORAL_UNAVAILABLE);
+      err instanceof ConversationError &&
+      !err.details?.noWorker &&
+      (err.code === ErrorCode.TIMEOUT || err.code === ErrorCode.INTERNAL || err.code === ErrorCode.TEMPORAL_UNAVAILABLE);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.call(conversationId, fn);
       } catch (err) {
-        if (attempt >= 3 || !transient(err)) throw err;
+        if (attempt >= 2 || !transient(err)) throw err;
         await sleep(250 * attempt);
       }
     }
@@ -324,7 +327,13 @@ export class ConversationClient {
       }),
     );
     const newRunId = reset.runId!;
-    const signal: RewoundInput = { fromRunId: currentRunId, checkpointId: record.checkpointId, seqFloor: state.lastSeq, baseSeq: record.eventSeq - 1 };
+    const signal: RewoundInput = {
+      fromRunId: currentRunId,
+      checkpointId: record.checkpointId,
+      seqFloor: state.lastSeq,
+      baseSeq: record.eventSeq - 1,
+      previousRewinds: state.lineage.rewinds,
+    };
     await this.call(conversationId, () => this.handle(conversationId, newRunId).signal(rewound, signal));
     // Wait until the new run has re-taken the checkpoint; what follows it belongs to this call.
     const deadline = Date.now() + this.options.turnTimeoutMs;

@@ -59,7 +59,7 @@ export function codeForFailureType(type: string | undefined | null): ErrorCode {
 }
 
 /** gRPC status codes used below (from the gRPC spec). */
-const GrpcStatus = { CANCELLED: 1, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
+const GrpcStatus = { CANCELLED: 1, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, FAILED_PRECONDITION: 9, UNAVAILABLE: 14 } as const;
 
 function grpcCode(err: unknown): number | undefined {
   const e = err as { code?: unknown; cause?: { code?: unknown } };
@@ -86,6 +86,10 @@ export function fromTemporalError(err: unknown, conversationId?: string): Conver
   }
   const code = grpcCode(err);
   const message = (err as Error)?.message ?? String(err);
+  const causeMessage = (err as { cause?: { message?: string } })?.cause?.message ?? '';
+  if (code === GrpcStatus.FAILED_PRECONDITION && /no poller|worker may be down/i.test(causeMessage)) {
+    return new ConversationError(ErrorCode.TIMEOUT, `no worker is polling the task queue of ${what}; start a worker (npm run worker)`, { noWorker: true });
+  }
   if (code === GrpcStatus.NOT_FOUND) return new ConversationError(ErrorCode.CONVERSATION_NOT_FOUND, `${what} not found`);
   if (code === GrpcStatus.DEADLINE_EXCEEDED || code === GrpcStatus.CANCELLED || /deadline|timed? ?out/i.test(message)) {
     return new ConversationError(ErrorCode.TIMEOUT, `Temporal did not answer for ${what} in time (no worker running?): ${message}`);
@@ -93,8 +97,7 @@ export function fromTemporalError(err: unknown, conversationId?: string): Conver
   if (code === GrpcStatus.UNAVAILABLE || /ECONNREFUSED|UNAVAILABLE|connect/i.test(message)) {
     return new ConversationError(ErrorCode.TEMPORAL_UNAVAILABLE, `Temporal is unreachable: ${message}`);
   }
-  const cause = (err as { cause?: { message?: string } })?.cause?.message;
-  const details = code !== undefined || cause ? { ...(code !== undefined ? { grpcCode: code } : {}), ...(cause ? { cause } : {}) } : undefined;
+  const details = code !== undefined || causeMessage ? { ...(code !== undefined ? { grpcCode: code } : {}), ...(causeMessage ? { cause: causeMessage } : {}) } : undefined;
   if (err instanceof ServiceError) return new ConversationError(ErrorCode.INTERNAL, message, details);
   return new ConversationError(ErrorCode.INTERNAL, message, details);
 }

@@ -22,6 +22,8 @@ export interface CheckpointLocation {
   runId: string;
   /** The WorkflowTaskCompleted event id to reset to. */
   resetEventId: number;
+  /** Left behind by a rewind: not on the conversation's current branch (still restorable). */
+  abandoned: boolean;
 }
 
 /** What one run's history says about checkpoints and lineage. */
@@ -69,7 +71,7 @@ export function summarizeRun(runId: string, events: readonly HistoryEvent[], byt
         const a = e.workflowPropertiesModifiedEventAttributes;
         const record = payloadValue<CheckpointRecord>(a?.upsertedMemo?.fields?.[CHECKPOINT_MEMO_FIELD]);
         if (record && a?.workflowTaskCompletedEventId != null) {
-          summary.checkpoints.push({ record, runId, resetEventId: Number(a.workflowTaskCompletedEventId) });
+          summary.checkpoints.push({ record, runId, resetEventId: Number(a.workflowTaskCompletedEventId), abandoned: false });
         }
         break;
       }
@@ -166,9 +168,17 @@ export class HistoryReader {
    */
   async checkpoints(workflowId: string, currentRunId: string): Promise<CheckpointLocation[]> {
     const runs = await this.lineage(workflowId, currentRunId);
+    // The current branch: the current run and the runs it continued from; rewound-away runs are not on it.
+    const live = new Set<string>();
+    for (let run = runs.find((r) => r.runId === currentRunId); run; run = runs.find((r) => r.runId === run!.continuedFromRunId)) {
+      if (live.has(run.runId)) break;
+      live.add(run.runId);
+    }
     const byId = new Map<string, CheckpointLocation>();
     for (const run of runs) {
-      for (const cp of run.checkpoints) if (!byId.has(cp.record.checkpointId)) byId.set(cp.record.checkpointId, cp);
+      for (const cp of run.checkpoints) {
+        if (!byId.has(cp.record.checkpointId)) byId.set(cp.record.checkpointId, { ...cp, abandoned: !live.has(run.runId) });
+      }
     }
     return [...byId.values()].sort(
       (a, b) => a.record.timestamp.localeCompare(b.record.timestamp) || a.record.checkpointCounter - b.record.checkpointCounter,

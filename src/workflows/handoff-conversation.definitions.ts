@@ -246,6 +246,8 @@ export interface RewoundInput {
   seqFloor: number;
   /** The seq just before the checkpoint's own event: events after it belong to the new branch. */
   baseSeq: number;
+  /** Rewinds recorded before this one (a rewind to an earlier point would otherwise forget them). */
+  previousRewinds?: Lineage['rewinds'];
 }
 
 /** Input of `getSnapshot`: the state at a checkpoint, for forks. */

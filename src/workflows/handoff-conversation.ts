@@ -180,7 +180,7 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
       for (const a of Object.values(s.answered)) if (a.seq > r.baseSeq) a.seq += shift;
       s.seq = Math.max(s.seq + shift, r.seqFloor);
     }
-    s.lineage.rewinds.push({ fromRunId: r.fromRunId, checkpointId: r.checkpointId, at: new Date().toISOString() });
+    s.lineage.rewinds = [...(r.previousRewinds ?? s.lineage.rewinds), { fromRunId: r.fromRunId, checkpointId: r.checkpointId, at: new Date().toISOString() }];
     emit(s, { type: 'warning', message: `rewound to checkpoint ${r.checkpointId} (the abandoned branch stays in run ${r.fromRunId})` });
   });
 

@@ -114,6 +114,19 @@ describe('checkpoints over Temporal history', () => {
     // seq stays monotonic across the rewind.
     const seqs = events.map((e) => e.seq).filter((s) => s > atAsk.record.eventSeq);
     assert.ok(seqs.every((s) => s > before.lastSeq), 'events after a rewind continue the seq');
+    // The abandoned branch's checkpoints stay listed (and restorable) but are marked.
+    const after = await c.checkpoints(conversationId);
+    const abandoned = after.filter((x) => x.abandoned).map((x) => x.record.checkpointId);
+    const later = cps.slice(cps.findIndex((x) => x.record.checkpointId === atAsk.record.checkpointId) + 1).map((x) => x.record.checkpointId);
+    assert.deepEqual(abandoned.sort(), later.sort());
+    assert.equal(after.find((x) => x.record.checkpointId === atAsk.record.checkpointId)!.abandoned, false);
+    // A second rewind, to an earlier point, keeps the first one in the lineage.
+    const entry = after.find((x) => x.record.kind === 'entry')!;
+    for await (const _ of c.restore({ checkpointId: entry.record.checkpointId, conversationId })) {
+      // drain
+    }
+    const twice = await c.state(conversationId);
+    assert.deepEqual(twice.lineage.rewinds.map((r) => r.checkpointId), [atAsk.record.checkpointId, entry.record.checkpointId]);
   });
 
   it('forks a checkpoint into a new conversation and leaves the original answerable', async () => {

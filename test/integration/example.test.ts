@@ -30,5 +30,6 @@ describe('examples/handoff-checkpoint-resume.ts', () => {
     assert.match(out.stdout, new RegExp(`two-step pattern: answered ${asked.replace('.', '\\.')}; now pending r2\\.\\w+`));
     assert.match(out.stdout, /refund: Done: refund RF-[0-9A-F]{8} of \$249 for order A-100 is submitted/);
     assert.match(out.stdout, /single call: status IDLE_WITH_PENDING_REQUESTS, pending r3\.\w+/);
+    assert.match(out.stdout, /ended: status IDLE/);
   });
 });

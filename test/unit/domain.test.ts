@@ -133,3 +133,19 @@ describe('config', () => {
     assert.throws(() => loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: '/x' }), /TEMPORAL_TLS_CLIENT_KEY_PATH/);
   });
 });
+
+describe('.env loading', () => {
+  it('sets missing variables from the file and never overrides the environment', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadDotEnv } = await import('../../src/config');
+    const dir = mkdtempSync(join(tmpdir(), 'env-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, '# comment\nPORT=3961\nHOST="0.0.0.0"\nLOG_LEVEL=warn # trailing\nexport OPENAI_MODEL=x\n');
+    const env: Record<string, string | undefined> = { HOST: '127.0.0.1' };
+    assert.deepEqual(loadDotEnv(file, env).sort(), ['LOG_LEVEL', 'OPENAI_MODEL', 'PORT']);
+    assert.deepEqual(env, { HOST: '127.0.0.1', PORT: '3961', LOG_LEVEL: 'warn', OPENAI_MODEL: 'x' });
+    assert.deepEqual(loadDotEnv(join(dir, 'missing'), env), []);
+  });
+});
