@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { assertConversationId, type ConversationClient, type RestoreMode, type RunResult } from '../checkpoints/conversation-client';
 import { ConversationError, ErrorCode } from '../checkpoints/errors';
+import { MAX_ANSWER_CHARS } from '../domain/answers';
 import type { ConversationEvent } from '../domain/events';
 import type { CheckpointRecord } from '../workflows/handoff-conversation.definitions';
 import { ApiError, errorHandler } from './errors';
@@ -46,6 +47,10 @@ function allowOnly(body: Record<string, unknown>, fields: string[]): void {
 
 function messageOf(body: Record<string, unknown>): string | string[] {
   const m = body.message;
+  const tooLong = (x: unknown) => typeof x === 'string' && x.length > MAX_ANSWER_CHARS;
+  if (tooLong(m) || (Array.isArray(m) && m.some(tooLong))) {
+    throw new ApiError(413, ErrorCode.PAYLOAD_TOO_LARGE, `message: longer than ${MAX_ANSWER_CHARS} characters`);
+  }
   if (typeof m === 'string' && m.trim() !== '') return m;
   if (Array.isArray(m) && m.length > 0 && m.every((x) => typeof x === 'string' && x.trim() !== '')) return m as string[];
   throw ApiError.invalid('message', 'expected a non-empty string or a non-empty list of non-empty strings');
@@ -206,7 +211,7 @@ export function createApp(deps: AppDeps): express.Express {
     allowOnly(body, ['checkpointId', 'responses', 'mode', 'forkConversationId']);
     const checkpointId = optionalString(body, 'checkpointId');
     if (!checkpointId) throw ApiError.invalid('checkpointId', 'required: the id of a checkpoint of this conversation');
-    const mode = body.mode ?? 'rewind';
+    const mode = body.mode === undefined ? 'rewind' : body.mode;
     if (mode !== 'rewind' && mode !== 'fork') throw ApiError.invalid('mode', 'expected "rewind" or "fork"');
     const forkConversationId = optionalString(body, 'forkConversationId');
     if (forkConversationId !== undefined) {
@@ -231,7 +236,11 @@ export function createApp(deps: AppDeps): express.Express {
     const raw = typeof header === 'string' && header !== '' ? header : typeof req.query.after === 'string' ? req.query.after : '0';
     const after = Number(raw);
     if (!Number.isInteger(after) || after < 0) throw ApiError.invalid(typeof header === 'string' ? 'Last-Event-ID' : 'after', 'expected a non-negative integer event seq');
+    // Watch for the client leaving before any await: a close that fires while we wait must still stop the stream.
+    let gone = false;
+    req.on('close', () => (gone = true));
     await c.state(id); // 404 before the stream starts
+    if (gone || req.destroyed) return;
     await streamEvents(c, id, after, req, res, deps);
   }) as RequestHandler);
 
@@ -285,6 +294,8 @@ async function streamEvents(c: ConversationClient, id: string, after: number, re
   };
   req.on('close', close);
   res.on('close', close);
+  res.on('error', close);
+  if (req.destroyed || res.destroyed) close();
   let cursor = after;
   let lastWrite = Date.now();
   const poll = deps.ssePollMs ?? 250;

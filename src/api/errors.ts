@@ -59,6 +59,11 @@ export function toApiError(err: unknown): ApiError {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new ApiError(400, ErrorCode.INVALID_BODY, `body: ${e.message}`);
   }
+  // Other errors Express and body-parser raise for bad requests (bad percent-encoding, bad compression, ...).
+  const status = (err as { status?: unknown; statusCode?: unknown })?.status ?? (err as { statusCode?: unknown })?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500 && !(err instanceof ConversationError)) {
+    return new ApiError(400, ErrorCode.INVALID_BODY, `request: ${e?.message ?? 'malformed request'}`);
+  }
   const c = err instanceof ConversationError ? err : fromTemporalError(err);
   return new ApiError(STATUS_OF[c.code], c.code, c.message, c.details);
 }

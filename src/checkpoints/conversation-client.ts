@@ -120,13 +120,16 @@ export class ConversationClient {
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       staticSummary: `${team.name}: ${first.slice(0, 120)}`,
     });
-    const digest = createHash('sha256').update(JSON.stringify(opts.message)).digest('hex').slice(0, 16);
-    const accept = await this.call(conversationId, () =>
-      this.client.workflow.executeUpdateWithStart(postMessage, {
-        args: [{ message: opts.message }],
-        updateId: `first-message:${digest}`,
-        startWorkflowOperation: startOp,
-      }),
+    // The same first message (and team) again is the same request: same update id, so the server dedupes it.
+    const digest = createHash('sha256').update(JSON.stringify([opts.message, team.name])).digest('hex').slice(0, 16);
+    const accept = await this.retryOnTimeout(() =>
+      this.call(conversationId, () =>
+        this.client.workflow.executeUpdateWithStart(postMessage, {
+          args: [{ message: opts.message, team: team.name }],
+          updateId: `first-message:${digest}`,
+          startWorkflowOperation: startOp,
+        }),
+      ),
     );
     return { conversationId, accept };
   }
@@ -148,6 +151,19 @@ export class ConversationClient {
         if (attempt >= 2 || !transient(err)) throw err;
         await sleep(250 * attempt);
       }
+    }
+  }
+
+  /**
+   * Sends an Update once more after a timeout: it may have waited on a dead worker's sticky queue, and sending the
+   * same update id again is safe (the server returns the first one's outcome).
+   */
+  private async retryOnTimeout<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ConversationError && err.code === ErrorCode.TIMEOUT && !err.details?.noWorker) return fn();
+      throw err;
     }
   }
 
@@ -181,8 +197,10 @@ export class ConversationClient {
     }
     const ids = check.accepted.map((a) => `${a.requestId}:${a.digest}`).sort().join(',');
     const updateId = `respond:${createHash('sha256').update(ids).digest('hex').slice(0, 24)}`;
-    return this.call(conversationId, () =>
-      this.handle(conversationId).executeUpdate(respond, { args: [{ responses: responses as Record<string, unknown> }], updateId }),
+    return this.retryOnTimeout(() =>
+      this.call(conversationId, () =>
+        this.handle(conversationId).executeUpdate(respond, { args: [{ responses: responses as Record<string, unknown> }], updateId }),
+      ),
     );
   }
 
@@ -298,7 +316,8 @@ export class ConversationClient {
     if (opts.mode === 'fork') return yield* this.fork(loc, reemit, opts);
 
     const conversationId = record.conversationId;
-    const state = await this.state(conversationId);
+    // Never rewind under a running turn: its accepted input and tool calls would be cut off mid-way.
+    const state = await this.settledState(conversationId);
     const inPlace = state.lastCheckpointId === record.checkpointId && !state.ended && state.status !== RunState.FAILED && isSettled(state.status);
     if (inPlace) {
       for (const p of state.pendingRequests) if (!answered.has(p.requestId)) yield p;
@@ -360,6 +379,19 @@ export class ConversationClient {
     const accept = await this.respond(conversationId, opts.responses);
     yield* this.follow(conversationId, accept.fromSeq);
     return conversationId;
+  }
+
+  /** The state once the conversation has settled (waits up to the turn timeout). */
+  private async settledState(conversationId: string): Promise<ConversationView> {
+    const deadline = Date.now() + this.options.turnTimeoutMs;
+    for (;;) {
+      const state = await this.state(conversationId);
+      if (isSettled(state.status) || state.ended) return state;
+      if (Date.now() > deadline) {
+        throw new ConversationError(ErrorCode.TIMEOUT, `conversation ${conversationId} is still running a turn; restore it once the turn has finished`);
+      }
+      await sleep(this.poll);
+    }
   }
 
   private async *fork(

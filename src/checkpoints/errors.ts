@@ -51,6 +51,7 @@ const FAILURE_CODES: Record<string, ErrorCode> = {
   [FailureType.RequestAlreadyAnswered]: ErrorCode.REQUEST_ALREADY_ANSWERED,
   [FailureType.ConversationExists]: ErrorCode.CONVERSATION_EXISTS,
   [FailureType.InvalidInput]: ErrorCode.INVALID_BODY,
+  [FailureType.ConversationTooLarge]: ErrorCode.PAYLOAD_TOO_LARGE,
 };
 
 /** The error code for a workflow failure type (validator rejections). */
@@ -89,6 +90,9 @@ export function fromTemporalError(err: unknown, conversationId?: string): Conver
   const causeMessage = (err as { cause?: { message?: string } })?.cause?.message ?? '';
   if (code === GrpcStatus.FAILED_PRECONDITION && /no poller|worker may be down/i.test(causeMessage)) {
     return new ConversationError(ErrorCode.TIMEOUT, `no worker is polling the task queue of ${what}; start a worker (npm run worker)`, { noWorker: true });
+  }
+  if (/wasn't processed by worker|was not processed by worker/i.test(message + causeMessage)) {
+    return new ConversationError(ErrorCode.TIMEOUT, `no worker processed the work for ${what} in time; retry the same request`);
   }
   if (code === GrpcStatus.NOT_FOUND) return new ConversationError(ErrorCode.CONVERSATION_NOT_FOUND, `${what} not found`);
   if (code === GrpcStatus.DEADLINE_EXCEEDED || code === GrpcStatus.CANCELLED || /deadline|timed? ?out/i.test(message)) {

@@ -180,8 +180,9 @@ export class HistoryReader {
         if (!byId.has(cp.record.checkpointId)) byId.set(cp.record.checkpointId, { ...cp, abandoned: !live.has(run.runId) });
       }
     }
+    // Oldest first by position (the counter), then time: a checkpoint re-taken by a rewind keeps its place.
     return [...byId.values()].sort(
-      (a, b) => a.record.timestamp.localeCompare(b.record.timestamp) || a.record.checkpointCounter - b.record.checkpointCounter,
+      (a, b) => a.record.checkpointCounter - b.record.checkpointCounter || a.record.timestamp.localeCompare(b.record.timestamp),
     );
   }
 }

@@ -35,6 +35,18 @@ export type ResponsesCheck =
 /** Largest accepted text of one user message, in characters. */
 export const MAX_ANSWER_CHARS = 100_000;
 
+/**
+ * Largest total text of a conversation's transcript, in characters. The whole transcript travels in one query
+ * result (the model's messages) and in the continue-as-new payload, both capped at 2 MB by Temporal; past this
+ * budget the conversation refuses more user text (fork it from a checkpoint to continue with less).
+ */
+export const MAX_TRANSCRIPT_CHARS = 600_000;
+
+/** Characters of user text an answer adds. */
+export function answerChars(answer: Answer): number {
+  return answer.kind === 'messages' ? answer.messages.reduce((n, m) => n + m.length, 0) : 0;
+}
+
 const field = (id: string) => `responses[${JSON.stringify(id)}]`;
 
 function normalizeUserAnswer(id: string, value: unknown): Answer | AnswerRejection {
@@ -138,7 +150,8 @@ export function checkResponses(
   const duplicates: string[] = [];
   for (const [id, value] of entries) {
     const request = pending.find((p) => p.requestId === id);
-    const previous = answered[id];
+    // Own keys only: ids such as "__proto__" or "constructor" must not find Object.prototype members.
+    const previous = Object.prototype.hasOwnProperty.call(answered, id) ? answered[id] : undefined;
     if (!request && previous) {
       const normalized = normalizeLoosely(value);
       if (normalized && answerDigest(normalized) === previous.digest) {

@@ -27,6 +27,8 @@ export const FailureType = {
   ConversationExists: 'ConversationExists',
   /** The conversation has ended; it accepts no more input (it can still be restored from a checkpoint). */
   ConversationEnded: 'ConversationEnded',
+  /** Accepting the input would grow the transcript past what one query or payload can carry. */
+  ConversationTooLarge: 'ConversationTooLarge',
   /** The input itself is malformed (a field has the wrong type). */
   InvalidInput: 'InvalidInput',
 } as const;

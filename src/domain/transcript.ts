@@ -110,3 +110,14 @@ export function visibleTexts(transcript: readonly TranscriptEntry[]): { role: 'u
   }
   return out;
 }
+
+/** Total characters of text in a transcript (messages, tool calls and results). */
+export function transcriptChars(transcript: readonly TranscriptEntry[]): number {
+  let n = 0;
+  for (const e of transcript) {
+    if (e.kind === 'tool') n += e.content.length;
+    else n += e.text.length;
+    if (e.kind === 'agent') for (const c of e.toolCalls) n += c.function.arguments.length + c.function.name.length;
+  }
+  return n;
+}

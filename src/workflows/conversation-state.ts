@@ -29,6 +29,8 @@ export interface ConversationState {
   readonly team: ResolvedTeam;
   readonly settings: ConversationSettings;
   transcript: TranscriptEntry[];
+  /** Characters of text in the transcript (kept under MAX_TRANSCRIPT_CHARS for user input). */
+  transcriptChars: number;
   events: ConversationEvent[];
   firstSeq: number;
   seq: number;
@@ -64,6 +66,7 @@ export function createState(input: HandoffConversationInput, tag: string): Conve
     events: [],
     pendingReported: false,
     snapshots: {},
+    transcriptChars: 0,
   };
   if (!c) {
     return {

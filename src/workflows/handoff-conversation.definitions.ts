@@ -223,6 +223,8 @@ export interface ModelToolDefinition {
 /** Input of `postMessage`: the first message of a conversation. */
 export interface PostMessageInput {
   message: string | string[];
+  /** The team the caller meant; a different one than the conversation's is a conflict. */
+  team?: string;
 }
 
 /** Input of `respond`. */

@@ -20,10 +20,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ConversationActivities } from '../activities/contracts';
-import { checkResponses } from '../domain/answers';
+import { MAX_ANSWER_CHARS, MAX_TRANSCRIPT_CHARS, answerChars, checkResponses } from '../domain/answers';
 import { RequestType, RunState, type RequestInfoEvent } from '../domain/events';
 import { FailureType, NON_RETRYABLE_ACTIVITY_FAILURES } from '../domain/failures';
-import { handoffToolName, renderForAgent, type ToolCall } from '../domain/transcript';
+import { handoffToolName, renderForAgent, transcriptChars, type ToolCall } from '../domain/transcript';
 import {
   carryOf,
   carryWithoutTranscript,
@@ -72,6 +72,7 @@ type TurnOutcome =
 export async function handoffConversation(input: HandoffConversationInput): Promise<HandoffConversationResult> {
   const newTag = () => uuid4().replace(/-/g, '').slice(0, 6);
   const s = createState(input, newTag());
+  s.transcriptChars = transcriptChars(s.transcript);
   const settings = input.settings;
   const model = proxyActivities<ConversationActivities>({
     startToCloseTimeout: settings.modelTimeoutMs,
@@ -122,19 +123,26 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
     postMessage,
     ({ message }): AcceptResult => {
       const messages = typeof message === 'string' ? [message] : message;
+      s.transcriptChars += messages.reduce((n, m) => n + m.length, 0);
       s.inbox.push({ kind: 'first-message', messages });
       const fromSeq = s.seq;
       beginRun();
       return { fromSeq, applied: [], duplicates: [] };
     },
     {
-      validator: ({ message }) => {
+      validator: ({ message, team }) => {
         if (s.transcript.length > 0 || s.inbox.length > 0 || s.counters.superstep > 0) {
           throw reject(FailureType.ConversationExists, `conversation ${s.conversationId} already has its first message`);
+        }
+        if (team !== undefined && team !== s.team.name) {
+          throw reject(FailureType.ConversationExists, `conversation ${s.conversationId} already exists with team ${s.team.name}`);
         }
         const list = typeof message === 'string' ? [message] : message;
         if (!Array.isArray(list) || list.length === 0 || list.some((m) => typeof m !== 'string' || m.trim() === '')) {
           throw reject(FailureType.InvalidInput, 'message: expected a non-empty string or a list of non-empty strings');
+        }
+        if (list.some((m) => m.length > MAX_ANSWER_CHARS)) {
+          throw reject(FailureType.ConversationTooLarge, `message: longer than ${MAX_ANSWER_CHARS} characters`);
         }
       },
     },
@@ -148,13 +156,15 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
       if (!check.ok) throw reject(check.rejection.failure, check.rejection.message);
       const fromSeq = check.accepted.length > 0 ? s.seq : Math.min(...check.duplicates.map((id) => s.answered[id]!.seq));
       if (check.accepted.length > 0) {
-        beginRun();
         for (const a of check.accepted) {
           const request = s.pending.find((p) => p.requestId === a.requestId)!;
           s.pending = s.pending.filter((p) => p.requestId !== a.requestId);
           s.answered[a.requestId] = { digest: a.digest, seq: fromSeq };
+          s.transcriptChars += answerChars(a.answer);
           s.inbox.push({ kind: 'answer', request, accepted: a });
         }
+        // After the pending set changed, so the published status and pending count agree.
+        beginRun();
       }
       return { fromSeq, applied: check.accepted.map((a) => a.requestId), duplicates: check.duplicates };
     },
@@ -167,6 +177,13 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
         }
         const check = checkResponses(responses, s.pending, s.answered);
         if (!check.ok) throw reject(check.rejection.failure, check.rejection.message);
+        const added = check.accepted.reduce((n, a) => n + answerChars(a.answer), 0);
+        if (added > 0 && s.transcriptChars + added > MAX_TRANSCRIPT_CHARS) {
+          throw reject(
+            FailureType.ConversationTooLarge,
+            `responses: the conversation would exceed ${MAX_TRANSCRIPT_CHARS} characters of transcript; fork it from a checkpoint or start a new one`,
+          );
+        }
       },
     },
   );
@@ -271,6 +288,7 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
   }
 
   function addToolResult(agent: string, call: ToolCall, content: unknown): void {
+    s.transcriptChars += typeof content === 'string' ? content.length : JSON.stringify(content).length;
     s.transcript.push({
       kind: 'tool',
       agent,
@@ -325,6 +343,7 @@ export async function handoffConversation(input: HandoffConversationInput): Prom
       const reply = await model.callModel({ conversationId: s.conversationId, runId: workflowInfo().runId, agent, upTo: s.transcript.length });
       const calls = reply.toolCalls.map((c, i) => ({ ...c, id: c.id || `call_${s.seq}_${i}` }));
       s.transcript.push({ kind: 'agent', agent, text: reply.text, toolCalls: calls });
+      s.transcriptChars += transcriptChars(s.transcript.slice(-1));
       if (reply.text) emit(s, { type: 'output', executorId: agent, author: agent, text: reply.text });
       if (calls.length === 0) {
         const auto = s.team.autonomous;

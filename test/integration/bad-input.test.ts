@@ -7,7 +7,7 @@ import { createStack, historyLength, http, newConversationId, startHttp, type Te
 
 describe('bad input and repeated answers over HTTP', () => {
   let stack: TestStack;
-  let api: { url: string; close(): Promise<void> };
+  let api: Awaited<ReturnType<typeof startHttp>>;
   let id: string;
   let requestId: string;
   before(async () => {
@@ -117,5 +117,74 @@ describe('bad input and repeated answers over HTTP', () => {
     assert.equal(end.status, 200);
     assert.equal(end.body.status, 'IDLE');
     expectError(await http(`${api.url}/v1/conversations/${cid}/responses`, 'POST', { responses: { r9: 'more' } }), 422, 'NO_PENDING_REQUESTS');
+  });
+
+  it('refuses input that would make the conversation too large, and the conversation keeps working', async () => {
+    expectError(await http(`${api.url}/v1/conversations`, 'POST', { message: 'x'.repeat(100_001) }), 413, 'PAYLOAD_TOO_LARGE', /^message:/);
+    const conv = await http(`${api.url}/v1/conversations`, 'POST', { message: 'hello', team: 'test-long' });
+    const cid = conv.body.conversationId;
+    let rid = conv.body.pendingRequests[0].requestId;
+    const chunk = Array.from({ length: 9 }, () => 'y'.repeat(99_000));
+    for (let i = 0; i < 5; i++) {
+      const r = await http(`${api.url}/v1/conversations/${cid}/responses`, 'POST', { responses: { [rid]: chunk } });
+      if (r.status !== 200) {
+        expectError(r, 413, 'PAYLOAD_TOO_LARGE', /^responses: the conversation would exceed/);
+        break;
+      }
+      rid = r.body.pendingRequests[0].requestId;
+      assert.ok(i < 4, 'the budget stopped the growth');
+    }
+    const before = await historyLength(stack, cid);
+    expectError(await http(`${api.url}/v1/conversations/${cid}/responses`, 'POST', { responses: { [rid]: chunk } }), 413, 'PAYLOAD_TOO_LARGE');
+    assert.equal(await historyLength(stack, cid), before);
+    const view = await http(`${api.url}/v1/conversations/${cid}`, 'GET');
+    assert.equal(view.status, 200);
+    const small = await http(`${api.url}/v1/conversations/${cid}/responses`, 'POST', { responses: { [rid]: [] } });
+    assert.equal(small.status, 200, 'a small answer is still accepted');
+  });
+
+  it('treats prototype names as unknown request ids and malformed requests as 400', async () => {
+    for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const body = `{"responses":{"${key}":"x"}}`;
+      expectError(await http(`${api.url}/v1/conversations/${id}/responses`, 'POST', body), 422, 'UNKNOWN_REQUEST');
+    }
+    expectError(await http(`${api.url}/v1/conversations/a%zz`, 'GET'), 400, 'INVALID_BODY');
+    const gz = await fetch(`${api.url}/v1/conversations`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: '{"message":"hi"}' });
+    assert.equal(gz.status, 400);
+    expectError(await http(`${api.url}/v1/conversations/${id}/restore`, 'POST', { checkpointId: `${id}~c1`, mode: null }), 400, 'INVALID_BODY', /^mode:/);
+    const cid = newConversationId('team');
+    assert.equal((await http(`${api.url}/v1/conversations`, 'POST', { conversationId: cid, message: 'hello' })).status, 201);
+    expectError(await http(`${api.url}/v1/conversations`, 'POST', { conversationId: cid, message: 'hello', team: 'test-long' }), 409, 'CONVERSATION_EXISTS');
+  });
+
+  it('stops polling for SSE clients that leave before the stream starts', async () => {
+    const aborts = Array.from({ length: 20 }, async () => {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 5);
+      await fetch(`${api.url}/v1/conversations/${id}/events`, { signal: ac.signal }).catch(() => undefined);
+    });
+    await Promise.all(aborts);
+    const deadline = Date.now() + 5_000;
+    while (api.openStreams() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(api.openStreams(), 0);
+  });
+
+  it('waits for a running turn to finish before restoring, so accepted input is never cut off', async () => {
+    const cid = newConversationId('busy');
+    stack.model.script(cid, [{ content: 'How can I help?' }, { content: 'Working on it.', delayMs: 1500 }, { content: 'Again.' }]);
+    const conv = await http(`${api.url}/v1/conversations`, 'POST', { conversationId: cid, message: 'hello' });
+    const rid = conv.body.pendingRequests[0].requestId;
+    const answering = http(`${api.url}/v1/conversations/${cid}/responses`, 'POST', { responses: { [rid]: 'do something' } });
+    let state;
+    do {
+      await new Promise((r) => setTimeout(r, 50));
+      state = (await http(`${api.url}/v1/conversations/${cid}`, 'GET')).body;
+    } while (state.status !== 'IN_PROGRESS');
+    const restored = await http(`${api.url}/v1/conversations/${cid}/restore`, 'POST', { checkpointId: state.lastCheckpointId });
+    assert.equal(restored.status, 200, JSON.stringify(restored.body));
+    assert.equal((await answering).status, 200);
+    const view = (await http(`${api.url}/v1/conversations/${cid}`, 'GET')).body;
+    assert.equal(view.messages.filter((m: any) => m.text === 'do something').length, 1, 'the accepted answer survived');
+    assert.equal(view.status, 'IDLE_WITH_PENDING_REQUESTS');
   });
 });

@@ -138,7 +138,10 @@ export function newConversationId(prefix = 'test'): string {
 }
 
 /** An in-process API over a stack, on a free port. */
-export async function startHttp(stack: TestStack, opts: { maxBodyBytes?: number } = {}): Promise<{ url: string; close(): Promise<void> }> {
+export async function startHttp(
+  stack: TestStack,
+  opts: { maxBodyBytes?: number } = {},
+): Promise<{ url: string; openStreams(): number; close(): Promise<void> }> {
   const { createApp } = await import('../../src/api/app');
   const sseStreams = new Set<import('express').Response>();
   const app = createApp({
@@ -155,6 +158,7 @@ export async function startHttp(stack: TestStack, opts: { maxBodyBytes?: number 
   const port = (server.address() as import('node:net').AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
+    openStreams: () => sseStreams.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const r of sseStreams) r.end();
