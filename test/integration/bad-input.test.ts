@@ -158,12 +158,23 @@ describe('bad input and repeated answers over HTTP', () => {
   });
 
   it('stops polling for SSE clients that leave before the stream starts', async () => {
-    const aborts = Array.from({ length: 20 }, async () => {
-      const ac = new AbortController();
-      setTimeout(() => ac.abort(), 5);
-      await fetch(`${api.url}/v1/conversations/${id}/events`, { signal: ac.signal }).catch(() => undefined);
-    });
-    await Promise.all(aborts);
+    // Raw sockets that send the request and hang up at once: the close fires while the handler awaits Temporal.
+    const { connect } = await import('node:net');
+    const port = Number(new URL(api.url).port);
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        new Promise<void>((resolve) => {
+          const sock = connect(port, '127.0.0.1', () => {
+            sock.write(`GET /v1/conversations/${id}/events HTTP/1.1\r\nHost: x\r\n\r\n`, () => {
+              sock.destroy();
+              resolve();
+            });
+          });
+          sock.on('error', () => resolve());
+        }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 500));
     const deadline = Date.now() + 5_000;
     while (api.openStreams() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     assert.equal(api.openStreams(), 0);
@@ -175,11 +186,12 @@ describe('bad input and repeated answers over HTTP', () => {
     const conv = await http(`${api.url}/v1/conversations`, 'POST', { conversationId: cid, message: 'hello' });
     const rid = conv.body.pendingRequests[0].requestId;
     const answering = http(`${api.url}/v1/conversations/${cid}/responses`, 'POST', { responses: { [rid]: 'do something' } });
+    // Wait until the answer is accepted and its response checkpoint taken, while the turn still runs.
     let state;
     do {
       await new Promise((r) => setTimeout(r, 50));
       state = (await http(`${api.url}/v1/conversations/${cid}`, 'GET')).body;
-    } while (state.status !== 'IN_PROGRESS');
+    } while (state.status !== 'IN_PROGRESS' || state.lastCheckpointId === conv.body.events.filter((e: any) => e.type === 'checkpoint').at(-1).checkpointId);
     const restored = await http(`${api.url}/v1/conversations/${cid}/restore`, 'POST', { checkpointId: state.lastCheckpointId });
     assert.equal(restored.status, 200, JSON.stringify(restored.body));
     assert.equal((await answering).status, 200);
