@@ -216,4 +216,46 @@ describe('checkpoints over Temporal history', () => {
     assert.match(state.messages.at(-1)!.text, /is submitted/);
     assert.equal((await stack.client.workflow.getHandle(conversationId).describe()).status.name, 'RUNNING');
   });
+
+  it('restores with partial answers: answered requests are not re-emitted, the rest stay pending with the right status', async () => {
+    const c = stack.conversations;
+    const id = newConversationId('partial');
+    stack.model.script(id, [
+      { toolCalls: [{ name: 'handoff_to_refund' }] },
+      {
+        toolCalls: [
+          { name: 'submit_refund', arguments: { order_id: 'A-100', amount: 100, reason: 'damaged' } },
+          { name: 'submit_refund', arguments: { order_id: 'B-200', amount: 89, reason: 'damaged' } },
+        ],
+      },
+      { content: 'Both handled.' },
+    ]);
+    const { accept } = await c.start({ conversationId: id, message: 'two refunds please' });
+    const first = await c.collect(id, c.follow(id, accept.fromSeq));
+    assert.equal(first.pendingRequests.length, 2);
+    const [a, b] = first.pendingRequests as [typeof first.pendingRequests[0], typeof first.pendingRequests[0]];
+    const cp = (await c.checkpoints(id)).at(-1)!;
+    assert.equal(cp.record.pendingRequests.length, 2);
+    // Restore the latest checkpoint answering only the first approval.
+    const partial = await drainAll(c.restore({ checkpointId: cp.record.checkpointId, conversationId: id, responses: { [a!.requestId]: { approved: true } } }));
+    const reemitted = partial.filter((e) => e.type === 'request_info').map((e) => (e as { requestId: string }).requestId);
+    assert.deepEqual(reemitted, [b!.requestId], 'only the unanswered request is re-emitted');
+    const statuses = partial.filter((e) => e.type === 'status').map((e) => (e as { state: string }).state);
+    assert.equal(statuses.at(-1), 'IDLE_WITH_PENDING_REQUESTS');
+    const mid = await c.state(id);
+    assert.deepEqual(mid.pendingRequests.map((p) => p.requestId), [b!.requestId]);
+    assert.equal(stack.model.calls(id).length, 2, 'no model call until every approval is answered');
+    // Answering the second one runs the tools and the agent.
+    const rest = await c.respond(id, { [b!.requestId]: { approved: false, reason: 'not that one' } });
+    const done = await c.collect(id, c.follow(id, rest.fromSeq));
+    assert.equal(done.outputs.at(-1)!.text, 'Both handled.');
+    assert.equal(done.status, 'IDLE_WITH_PENDING_REQUESTS');
+    assert.deepEqual(done.pendingRequests.map((p) => p.requestType), ['HandoffAgentUserRequest']);
+  });
 });
+
+async function drainAll(gen: AsyncGenerator<ConversationEvent, string>): Promise<ConversationEvent[]> {
+  const out: ConversationEvent[] = [];
+  for await (const e of gen) out.push(e);
+  return out;
+}
