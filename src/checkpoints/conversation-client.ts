@@ -112,22 +112,24 @@ export class ConversationClient {
     assertConversationId(conversationId);
     const input: HandoffConversationInput = { v: 1, conversationId, team, settings: this.options.settings };
     const first = typeof opts.message === 'string' ? opts.message : opts.message.join('\n');
-    const startOp = new WithStartWorkflowOperation(WORKFLOW_TYPE, {
-      workflowId: conversationId,
-      taskQueue: this.options.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      staticSummary: `${team.name}: ${first.slice(0, 120)}`,
-    });
     // The same first message (and team) again is the same request: same update id, so the server dedupes it.
     const digest = createHash('sha256').update(JSON.stringify([opts.message, team.name])).digest('hex').slice(0, 16);
+    // A start operation can be executed once, so a retry builds a new one.
+    const startOp = () =>
+      new WithStartWorkflowOperation(WORKFLOW_TYPE, {
+        workflowId: conversationId,
+        taskQueue: this.options.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        staticSummary: `${team.name}: ${first.slice(0, 120)}`,
+      });
     const accept = await this.retryOnTimeout(() =>
       this.call(conversationId, () =>
         this.client.workflow.executeUpdateWithStart(postMessage, {
           args: [{ message: opts.message, team: team.name }],
           updateId: `first-message:${digest}`,
-          startWorkflowOperation: startOp,
+          startWorkflowOperation: startOp(),
         }),
       ),
     );

@@ -4,78 +4,27 @@
  * real child processes (`node --import tsx worker.ts` / `src/api/server.ts`) wherever a process has to die.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConversationClient } from '../../src/checkpoints/conversation-client';
 import type { ConversationEvent } from '../../src/domain/events';
 import { freePort } from '../../src/runtime/dev-server';
 import type { RecordedCall } from '../../src/scripted-model/server';
-import { createStack, childEnv, http, newConversationId, startHttp, TEST_SETTINGS, type TestStack } from '../support/harness';
-
-const ROOT = path.join(__dirname, '..', '..');
-
-// ---- Child processes (always killed: per test in `finally`, per file in `after`, and on process exit) ----
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  /** Last lines of stdout/stderr, for failure messages. */
-  output: string[];
-  exited: Promise<void>;
-}
-
-const children = new Set<Child>();
-
-process.once('exit', () => {
-  for (const c of children) if (running(c)) c.proc.kill('SIGKILL');
-});
-
-function running(c: Child): boolean {
-  return c.proc.exitCode === null && c.proc.signalCode === null;
-}
-
-function spawnChild(name: string, args: string[], env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    if (output.length > 60) output.splice(0, output.length - 60);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const child: Child = { name, proc, output, exited };
-  children.add(child);
-  void exited.then(() => children.delete(child));
-  return child;
-}
-
-/** SIGKILLs a child (no drain, no shutdown hooks) and waits until it is gone. */
-async function killHard(c: Child): Promise<void> {
-  if (running(c)) c.proc.kill('SIGKILL');
-  await c.exited;
-}
-
-async function killAll(): Promise<void> {
-  await Promise.all([...children].map(killHard));
-}
-
-/** Polls `url` until it answers 200; fails early (with the child's output) if the child exits. */
-async function waitHealthy(c: Child, url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!running(c)) throw new Error(`${c.name} exited (${c.proc.exitCode ?? c.proc.signalCode}) before ${url} answered:\n${c.output.join('\n')}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${c.name}: ${url} did not answer 200 within ${timeoutMs} ms:\n${c.output.join('\n')}`);
-    await sleep(200);
-  }
-}
+import {
+  childEnv,
+  childRunning,
+  createStack,
+  http,
+  killAllChildren,
+  killChild,
+  newConversationId,
+  spawnChild,
+  startHttp,
+  TEST_SETTINGS,
+  waitHealthy,
+  waitUntil,
+  type ChildProc as Child,
+  type TestStack,
+} from '../support/harness';
 
 /** Starts `worker.ts` as a child process on the stack's task queue and waits until `/readyz` says RUNNING. */
 async function startWorkerProcess(stack: TestStack, name: string): Promise<Child> {
@@ -94,24 +43,11 @@ async function startApiProcess(stack: TestStack, name: string): Promise<{ child:
   return { child, url, port };
 }
 
-// ---- Small helpers ----
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(everyMs);
-  }
-}
+const until = waitUntil;
+const running = childRunning;
+const killHard = killChild;
+const killAll = killAllChildren;
 
 function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {
   const out: Record<string, number> = {};
