@@ -21,6 +21,7 @@ import {
   startHttp,
   TEST_SETTINGS,
   waitHealthy,
+  waitSettled,
   waitUntil,
   type ChildProc as Child,
   type TestStack,
@@ -240,15 +241,7 @@ describe('crash recovery', () => {
       assert.equal(worker1.proc.signalCode, 'SIGKILL');
       await startWorkerProcess(stack, 'worker-2');
 
-      const settled = await until(
-        'the conversation to settle',
-        async () => {
-          const v = await http(`${api.url}/v1/conversations/${id}`, 'GET');
-          return v.status === 200 && v.body.status === 'IDLE_WITH_PENDING_REQUESTS' ? v.body : undefined;
-        },
-        60_000,
-        250,
-      );
+      const settled = await waitSettled(api.url, id);
       const settleMs = Date.now() - started;
 
       assert.deepEqual(

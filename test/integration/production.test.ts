@@ -22,6 +22,7 @@ import {
   spawnChild,
   startHttp,
   waitHealthy,
+  waitSettled,
   waitUntil,
   type ChildProc,
   type TestStack,
@@ -151,15 +152,7 @@ describe('production', () => {
       );
 
       await waitHealthy(b.child, `${b.healthUrl}/readyz`);
-      const settled = await waitUntil(
-        'the conversation to settle',
-        async () => {
-          const v = await http(`${api.url}/v1/conversations/${id}`, 'GET');
-          return v.status === 200 && v.body.status === 'IDLE_WITH_PENDING_REQUESTS' ? v.body : undefined;
-        },
-        60_000,
-        250,
-      );
+      const settled = await waitSettled(api.url, id);
       const settleMs = Date.now() - sigtermAt;
 
       assert.deepEqual(

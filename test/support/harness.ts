@@ -289,3 +289,16 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Polls `GET /v1/conversations/:id` until its status is `status`; returns the view. */
+export async function waitSettled(apiUrl: string, conversationId: string, status = 'IDLE_WITH_PENDING_REQUESTS', timeoutMs = 60_000): Promise<any> {
+  return waitUntil(
+    `conversation ${conversationId} to reach ${status}`,
+    async () => {
+      const v = await http(`${apiUrl}/v1/conversations/${conversationId}`, 'GET');
+      return v.status === 200 && v.body.status === status ? v.body : undefined;
+    },
+    timeoutMs,
+    250,
+  );
+}
