@@ -7,7 +7,6 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import { assertConversationId, type ConversationClient, type RestoreMode, type RunResult } from '../checkpoints/conversation-client';
 import { ConversationError, ErrorCode } from '../checkpoints/errors';
 import { MAX_ANSWER_CHARS } from '../domain/answers';
-import type { ConversationEvent } from '../domain/events';
 import type { CheckpointRecord } from '../workflows/handoff-conversation.definitions';
 import { ApiError, errorHandler } from './errors';
 import type { Logger } from './logger';
@@ -189,9 +188,8 @@ export function createApp(deps: AppDeps): express.Express {
     const responses = responsesOf(body, true)!;
     const checkpointId = optionalString(body, 'checkpointId');
     if (checkpointId) {
-      const events = c.restore({ checkpointId, conversationId: id, responses });
-      const result = await collectRestore(c, id, events);
-      res.json({ ...runBody(result.run), ...links(id) });
+      const result = await c.collectRestore(c.restore({ checkpointId, conversationId: id, responses }));
+      res.json({ ...runBody(result), ...links(id) });
       return;
     }
     const accept = await c.respond(id, responses);
@@ -219,15 +217,14 @@ export function createApp(deps: AppDeps): express.Express {
       assertConversationId(forkConversationId, 'forkConversationId');
     }
     const responses = responsesOf(body, false);
-    const events = c.restore({
+    const result = await c.collectRestore(c.restore({
       checkpointId,
       conversationId: id,
       mode: mode as RestoreMode,
       ...(responses ? { responses } : {}),
       ...(forkConversationId ? { forkConversationId } : {}),
-    });
-    const result = await collectRestore(c, id, events);
-    res.json({ conversationId: result.conversationId, ...runBody(result.run), ...links(result.conversationId) });
+    }));
+    res.json({ conversationId: result.conversationId, ...runBody(result), ...links(result.conversationId) });
   }) as RequestHandler);
 
   app.get('/v1/conversations/:id/events', (async (req, res) => {
@@ -247,32 +244,6 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, _res, next) => next(new ApiError(404, ErrorCode.CONVERSATION_NOT_FOUND, `no route ${req.method} ${req.path}`)));
   app.use(errorHandler((f) => log({ msg: 'error', ...f })));
   return app;
-}
-
-async function collectRestore(
-  c: ConversationClient,
-  conversationId: string,
-  events: AsyncGenerator<ConversationEvent, string>,
-): Promise<{ conversationId: string; run: RunResult }> {
-  const all: ConversationEvent[] = [];
-  let next = await events.next();
-  while (!next.done) {
-    all.push(next.value);
-    next = await events.next();
-  }
-  const target = next.value ?? conversationId;
-  const state = await c.state(target);
-  const last = [...all].reverse().find((e) => e.type === 'status');
-  return {
-    conversationId: target,
-    run: {
-      conversationId: target,
-      status: last && last.type === 'status' ? last.state : state.status,
-      events: all,
-      outputs: all.filter((e): e is Extract<ConversationEvent, { type: 'output' }> => e.type === 'output'),
-      pendingRequests: state.pendingRequests,
-    },
-  };
 }
 
 async function streamEvents(c: ConversationClient, id: string, after: number, req: Request, res: Response, deps: AppDeps): Promise<void> {

@@ -243,15 +243,31 @@ export class ConversationClient {
   async collect(conversationId: string, events: AsyncGenerator<ConversationEvent, unknown>): Promise<RunResult> {
     const all: ConversationEvent[] = [];
     for await (const e of events) all.push(e);
+    return this.resultOf(conversationId, all);
+  }
+
+  /** Collects a restore's events; its conversation is the one the restore returns (a fork's is new). */
+  async collectRestore(events: AsyncGenerator<ConversationEvent, string>): Promise<RunResult> {
+    const all: ConversationEvent[] = [];
+    let next = await events.next();
+    while (!next.done) {
+      all.push(next.value);
+      next = await events.next();
+    }
+    return this.resultOf(next.value, all);
+  }
+
+  /** The result of a call that produced `events`: its settled status, outputs and what is pending now. */
+  async resultOf(conversationId: string, events: ConversationEvent[]): Promise<RunResult> {
     const state = await this.state(conversationId);
-    const lastStatus = [...all].reverse().find((e): e is Extract<ConversationEvent, { type: 'status' }> => e.type === 'status');
+    const lastStatus = [...events].reverse().find((e): e is Extract<ConversationEvent, { type: 'status' }> => e.type === 'status');
     // If the turn outlived the wait, report the live status (IN_PROGRESS), never a stale one.
     const status = lastStatus && isSettled(lastStatus.state) ? lastStatus.state : state.status;
     return {
       conversationId,
       status,
-      events: all,
-      outputs: all.filter((e): e is Extract<ConversationEvent, { type: 'output' }> => e.type === 'output'),
+      events,
+      outputs: events.filter((e): e is Extract<ConversationEvent, { type: 'output' }> => e.type === 'output'),
       pendingRequests: state.pendingRequests,
     };
   }

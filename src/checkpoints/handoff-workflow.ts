@@ -130,17 +130,8 @@ export class HandoffWorkflow {
   }
 
   private async result(events: ConversationEvent[]): Promise<RunResult> {
-    const id = this.conversationId;
-    if (!id) throw new ConversationError(ErrorCode.INTERNAL, 'the run produced no conversation');
-    const state = await this.conversations.state(id);
-    const last = [...events].reverse().find((e) => e.type === 'status');
-    return {
-      conversationId: id,
-      status: last && last.type === 'status' ? last.state : state.status,
-      events,
-      outputs: events.filter((e): e is Extract<ConversationEvent, { type: 'output' }> => e.type === 'output'),
-      pendingRequests: state.pendingRequests,
-    };
+    if (!this.conversationId) throw new ConversationError(ErrorCode.INTERNAL, 'the run produced no conversation');
+    return this.conversations.resultOf(this.conversationId, events);
   }
 }
 
